@@ -1,0 +1,76 @@
+"""ESPnet's vocoder face, shared by the Vocos teacher and the Spiking Vocos student.
+
+A mel vocoder is a backbone (log-mel -> frame features) followed by an ISTFT head.
+ESPnet's ``joint_text2wav`` calls ``forward(c: (B, C, L)) -> (B, 1, L * hop)`` while
+training, ``inference(c: (L, C)) -> (L * hop, 1)`` while decoding, and checks
+``upsample_factor`` against the feature extractor's hop.
+"""
+
+from typing import List, Tuple
+
+import torch
+
+from espnet2_spiking.gan_vocoder.istft_head import ISTFTHead
+
+
+def init_weights(module: torch.nn.Module):
+    """Vocos initialisation: truncated normal (std 0.02) weights, zero biases."""
+    if isinstance(module, (torch.nn.Conv1d, torch.nn.Linear)):
+        torch.nn.init.trunc_normal_(module.weight, std=0.02)
+        torch.nn.init.constant_(module.bias, 0)
+
+
+class MelVocoder(torch.nn.Module):
+    """Base class: ``self.backbone`` maps a log-mel to features, ``self.head`` makes audio.
+
+    Subclasses set ``backbone``, whose ``forward(mel (B, C, L))`` returns the final
+    features (B, L, dim) and the list of per-block hidden states, and call
+    ``super().__init__(in_channels, dim, n_fft, hop_length)``.
+    """
+
+    def __init__(self, in_channels: int, dim: int, n_fft: int, hop_length: int):
+        super().__init__()
+        self.in_channels = in_channels
+        self.upsample_factor = hop_length
+        self.head = ISTFTHead(dim, n_fft, hop_length)
+
+    def check_mel(self, c: torch.Tensor, rank: int = 3):
+        """Refuse a mel that this vocoder cannot decode, saying what was expected.
+
+        Args:
+            c: log-mel, (B, in_channels, L) for ``rank=3`` or (L, in_channels) for ``rank=2``.
+        """
+        name = type(self).__name__
+        expected = f"(B, {self.in_channels}, frames)" if rank == 3 else f"(frames, {self.in_channels})"
+        shape = tuple(c.shape)
+        if c.dim() != rank:
+            raise ValueError(f"{name} expects a log-mel of shape {expected}, got shape {shape}.")
+        bins, frames = c.size(1), c.size(-1 if rank == 3 else 0)
+        if bins != self.in_channels:
+            raise ValueError(
+                f"{name} expects a log-mel of shape {expected}, got shape {shape}: {bins} mel bins "
+                f"where the vocoder was built with in_channels={self.in_channels}. Extract features "
+                f"with n_mels={self.in_channels}, or build the vocoder with in_channels={bins}."
+            )
+        if frames == 0:
+            raise ValueError(f"{name} got a log-mel with no frames (shape {shape}).")
+        if not torch.isfinite(c).all():
+            raise ValueError(
+                f"{name} got a log-mel with NaN or infinite values (shape {shape}); the features "
+                "should be log(clamp(mel, 1e-7)), so check the feature extraction upstream."
+            )
+
+    def features(self, c: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Args: c: log-mel (B, C, L). Returns: features (B, L, dim) and per-block hidden states."""
+        self.check_mel(c)
+        return self.backbone(c)
+
+    def forward(self, c: torch.Tensor) -> torch.Tensor:
+        """Args: c: log-mel (B, in_channels, L). Returns: waveform (B, 1, L * upsample_factor)."""
+        x, _ = self.features(c)
+        return self.head(x).unsqueeze(1)
+
+    def inference(self, c: torch.Tensor) -> torch.Tensor:
+        """Args: c: log-mel (L, in_channels). Returns: waveform (L * upsample_factor, 1)."""
+        self.check_mel(c, rank=2)
+        return self.forward(c.transpose(0, 1).unsqueeze(0)).view(-1, 1)

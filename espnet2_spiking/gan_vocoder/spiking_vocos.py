@@ -1,0 +1,229 @@
+"""Spiking Vocos: the SNN student (Spiking ConvNeXt backbone + the teacher's ISTFT head).
+
+Tensors inside the backbone are (T, B, C, L): SNN time steps, batch, channels, frames.
+Every layer but the neurons runs on all T steps at once (T folded into the batch); the
+ParametricLIF neurons of spikingjelly integrate over T in multi-step mode.
+"""
+
+from typing import List, Optional, Tuple
+
+import torch
+from spikingjelly.activation_based import functional, neuron, surrogate
+from typeguard import typechecked
+
+from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder, init_weights
+from espnet2_spiking.gan_vocoder.temporal_shift import TemporalShift
+
+
+def readout_weights(time_steps: int, decay: float, like: torch.Tensor) -> torch.Tensor:
+    """Fixed read-out weights ``decay ** (T - 1 - t)`` for t = 0..T-1, shaped (T, 1, 1, 1)."""
+    exponents = torch.arange(time_steps - 1, -1, -1, dtype=like.dtype, device=like.device)
+    return (decay**exponents).view(-1, 1, 1, 1)
+
+
+def fuse_time_steps(u: torch.Tensor, decay: float = 0.9) -> torch.Tensor:
+    """Weighted sum over SNN time steps (the membrane read-out).
+
+    Args:
+        u: (T, B, C, L).
+        decay: Weight of a step relative to the next one.
+
+    Returns:
+        (B, C, L).
+    """
+    return (readout_weights(u.size(0), decay, u) * u).sum(0)
+
+
+class SpikingConvNeXtBlock(torch.nn.Module):
+    """Spiking ConvNeXt block with the amplitude shortcut.
+
+    ``x_c = LN(dwconv(u))``; ``y = Linear(PLIF(GELU(Linear(PLIF(x_c)))))``;
+    ``u <- u + gamma * (y * x_c)``. The residual stream u stays analog; with a temporal
+    shift, the dwconv reads ``u + alpha * shift(u)`` instead of u.
+
+    Args:
+        dim: Channels.
+        intermediate_dim: Hidden channels of the pointwise MLP.
+        layer_scale_init_value: Initial per-channel gamma.
+        kernel_size: Depthwise kernel (odd).
+        use_tsm: Whether to apply the Temporal Shift Module first.
+        tsm_alpha_init: Initial TSM scale alpha.
+        init_tau: Initial PLIF time constant.
+        v_threshold: PLIF firing threshold.
+        surrogate_alpha: Slope of the sigmoid surrogate gradient.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        intermediate_dim: int,
+        layer_scale_init_value: float,
+        kernel_size: int = 7,
+        use_tsm: bool = False,
+        tsm_alpha_init: float = 0.5,
+        init_tau: float = 2.0,
+        v_threshold: float = 1.0,
+        surrogate_alpha: float = 4.0,
+    ):
+        super().__init__()
+        self.tsm = TemporalShift(tsm_alpha_init) if use_tsm else None
+        self.dwconv = torch.nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim)
+        self.norm = torch.nn.LayerNorm(dim, eps=1e-6)
+        plif = dict(
+            init_tau=float(init_tau),
+            decay_input=True,
+            v_threshold=float(v_threshold),
+            v_reset=0.0,
+            surrogate_function=surrogate.Sigmoid(alpha=float(surrogate_alpha)),
+            detach_reset=False,
+            step_mode="m",
+        )
+        self.lif1 = neuron.ParametricLIFNode(**plif)
+        self.pwconv1 = torch.nn.Linear(dim, intermediate_dim)
+        self.act = torch.nn.GELU()
+        self.lif2 = neuron.ParametricLIFNode(**plif)
+        self.pwconv2 = torch.nn.Linear(intermediate_dim, dim)
+        self.gamma = torch.nn.Parameter(torch.full((dim,), layer_scale_init_value))
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """Args: u: membrane stream (T, B, dim, L). Returns: updated stream (T, B, dim, L)."""
+        x = self.tsm(u) if self.tsm is not None else u
+        x_c = self.norm(self.dwconv(x.flatten(0, 1)).transpose(1, 2))  # (T*B, L, dim)
+        x_c = x_c.view(u.size(0), u.size(1), u.size(3), u.size(2))  # (T, B, L, dim)
+        y = self.pwconv2(self.lif2(self.act(self.pwconv1(self.lif1(x_c)))))
+        return u + (self.gamma * (y * x_c)).permute(0, 1, 3, 2)
+
+
+class SpikingVocosBackbone(torch.nn.Module):
+    """Direct encoding -> Spiking ConvNeXt blocks -> membrane read-out -> LayerNorm.
+
+    Args:
+        input_channels: Mel bins.
+        dim: Channels of the residual stream.
+        intermediate_dim: Hidden channels of each block's MLP.
+        num_layers: Number of blocks.
+        time_steps: SNN time steps T.
+        layer_scale_init_value: Initial gamma (default ``1 / num_layers``).
+        kernel_size: Depthwise kernel of the blocks.
+        use_tsm: Temporal Shift Module in every block.
+        tsm_alpha_init: Initial TSM scale.
+        init_tau: Initial PLIF time constant.
+        v_threshold: PLIF firing threshold.
+        surrogate_alpha: Slope of the sigmoid surrogate gradient.
+        readout_decay: Read-out weight ratio between consecutive time steps.
+    """
+
+    def __init__(
+        self,
+        input_channels: int,
+        dim: int,
+        intermediate_dim: int,
+        num_layers: int,
+        time_steps: int = 4,
+        layer_scale_init_value: Optional[float] = None,
+        kernel_size: int = 7,
+        use_tsm: bool = False,
+        tsm_alpha_init: float = 0.5,
+        init_tau: float = 2.0,
+        v_threshold: float = 1.0,
+        surrogate_alpha: float = 4.0,
+        readout_decay: float = 0.9,
+    ):
+        super().__init__()
+        if time_steps < 1:
+            raise ValueError(f"time_steps must be at least 1, got {time_steps}")
+        scale = layer_scale_init_value or 1 / num_layers
+        self.time_steps = time_steps
+        self.readout_decay = readout_decay
+        self.embed = torch.nn.Conv1d(input_channels, dim, kernel_size=7, padding=3)
+        self.convnext = torch.nn.ModuleList(
+            [
+                SpikingConvNeXtBlock(
+                    dim,
+                    intermediate_dim,
+                    scale,
+                    kernel_size,
+                    use_tsm,
+                    tsm_alpha_init,
+                    init_tau,
+                    v_threshold,
+                    surrogate_alpha,
+                )
+                for _ in range(num_layers)
+            ]
+        )
+        self.final_layer_norm = torch.nn.LayerNorm(dim, eps=1e-6)
+        self.apply(init_weights)
+
+    def forward(self, mel: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Args: mel: (B, input_channels, L).
+
+        Returns:
+            Features (B, L, dim) and every block's membrane stream, each (T, B, dim, L).
+        """
+        functional.reset_net(self)  # neuron states never carry across calls
+        u = self.embed(mel).unsqueeze(0).expand(self.time_steps, -1, -1, -1)
+        hiddens = []
+        for block in self.convnext:
+            u = block(u)
+            hiddens.append(u)
+        x = fuse_time_steps(u, self.readout_decay)
+        return self.final_layer_norm(x.transpose(1, 2)), hiddens
+
+
+class SpikingVocosGenerator(MelVocoder):
+    """Spiking Vocos vocoder (the student); same face and head as :class:`VocosGenerator`.
+
+    Args:
+        in_channels: Mel bins.
+        dim: Backbone channels.
+        intermediate_dim: Hidden channels of each block's MLP.
+        num_layers: Number of Spiking ConvNeXt blocks.
+        time_steps: SNN time steps T.
+        use_tsm: Temporal Shift Module in every block.
+        tsm_alpha_init: Initial TSM scale.
+        init_tau: Initial PLIF time constant.
+        v_threshold: PLIF firing threshold.
+        surrogate_alpha: Slope of the sigmoid surrogate gradient.
+        readout_decay: Read-out weight ratio between consecutive time steps.
+        layer_scale_init_value: Initial gamma (default ``1 / num_layers``).
+        kernel_size: Depthwise kernel of the blocks.
+        n_fft: FFT size of the ISTFT head.
+        hop_length: Frame shift; also ``upsample_factor``.
+    """
+
+    @typechecked
+    def __init__(
+        self,
+        in_channels: int = 100,
+        dim: int = 512,
+        intermediate_dim: int = 1536,
+        num_layers: int = 8,
+        time_steps: int = 4,
+        use_tsm: bool = False,
+        tsm_alpha_init: float = 0.5,
+        init_tau: float = 2.0,
+        v_threshold: float = 1.0,
+        surrogate_alpha: float = 4.0,
+        readout_decay: float = 0.9,
+        layer_scale_init_value: Optional[float] = None,
+        kernel_size: int = 7,
+        n_fft: int = 1024,
+        hop_length: int = 256,
+    ):
+        super().__init__(in_channels, dim, n_fft, hop_length)
+        self.backbone = SpikingVocosBackbone(
+            in_channels,
+            dim,
+            intermediate_dim,
+            num_layers,
+            time_steps,
+            layer_scale_init_value,
+            kernel_size,
+            use_tsm,
+            tsm_alpha_init,
+            init_tau,
+            v_threshold,
+            surrogate_alpha,
+            readout_decay,
+        )

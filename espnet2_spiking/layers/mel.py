@@ -1,0 +1,103 @@
+"""Log-mel features of the Vocos reference, as an ESPnet feature extractor.
+
+Defaults reproduce Vocos "mel 24 kHz": 24 kHz, n_fft 1024, hop 256, win 1024 hann,
+100 HTK mels from 0 Hz to Nyquist without filter normalisation, magnitude (power 1),
+``log(clamp(x, 1e-7))``, centred frames with reflect padding. Other sample rates are
+configuration, not code.
+"""
+
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+import torchaudio
+from espnet2.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
+from typeguard import typechecked
+
+
+class LogMel(AbsFeatsExtract):
+    """Log-magnitude mel spectrogram (Vocos features).
+
+    Args:
+        fs: Sample rate in Hz.
+        n_fft: FFT size.
+        hop_length: Frame shift in samples.
+        win_length: Window length in samples (default: ``n_fft``).
+        n_mels: Number of mel bins.
+        fmin: Lowest mel frequency in Hz.
+        fmax: Highest mel frequency in Hz (default: ``fs / 2``).
+        log_floor: Magnitudes are clamped to this before the log.
+    """
+
+    @typechecked
+    def __init__(
+        self,
+        fs: int = 24000,
+        n_fft: int = 1024,
+        hop_length: int = 256,
+        win_length: Optional[int] = None,
+        n_mels: int = 100,
+        fmin: float = 0.0,
+        fmax: Optional[float] = None,
+        log_floor: float = 1e-7,
+    ):
+        super().__init__()
+        self.fs = fs
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.win_length = win_length or n_fft
+        self.n_mels = n_mels
+        self.fmin = fmin
+        self.fmax = fmax if fmax is not None else fs / 2
+        self.log_floor = log_floor
+        self.mel_spec = torchaudio.transforms.MelSpectrogram(
+            sample_rate=fs,
+            n_fft=n_fft,
+            win_length=self.win_length,
+            hop_length=hop_length,
+            f_min=fmin,
+            f_max=self.fmax,
+            n_mels=n_mels,
+            power=1.0,
+            center=True,
+            pad_mode="reflect",
+            norm=None,
+            mel_scale="htk",
+        )
+
+    def mel(self, audio: torch.Tensor) -> torch.Tensor:
+        """Compute log-mel features.
+
+        Args:
+            audio: Waveform (B, N) or (N,).
+
+        Returns:
+            Log-mel (B, n_mels, N // hop_length + 1) (or without B for 1-D input).
+        """
+        mel = self.mel_spec(audio)
+        return torch.log(torch.clamp(mel, min=self.log_floor))
+
+    def forward(
+        self, input: torch.Tensor, input_lengths: Optional[torch.Tensor] = None
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """ESPnet face: waveforms (B, N) -> features (B, L, n_mels) and lengths (B,)."""
+        feats = self.mel(input).transpose(1, 2)
+        if input_lengths is None:
+            input_lengths = input.new_full([input.size(0)], input.size(1), dtype=torch.long)
+        feats_lengths = input_lengths // self.hop_length + 1
+        return feats, feats_lengths
+
+    def output_size(self) -> int:
+        return self.n_mels
+
+    def get_parameters(self) -> Dict[str, Any]:
+        """Feature settings, in the names ESPnet's ``LogMelFbank`` uses."""
+        return dict(
+            fs=self.fs,
+            n_fft=self.n_fft,
+            n_shift=self.hop_length,
+            win_length=self.win_length,
+            window="hann",
+            n_mels=self.n_mels,
+            fmin=self.fmin,
+            fmax=self.fmax,
+        )
