@@ -1,0 +1,239 @@
+"""The GAN vocoder as an ESPnet model: generator and discriminator turns for ``GANTrainer``.
+
+Training (Vocos recipe): a random ``segment_size``-sample segment per utterance, its
+log-mel decoded by the generator; generator loss ``lambda_mel * mel L1 + lambda_adv *
+(MPD + lambda_mrd * MRD) hinge loss + lambda_feat_match * (MPD + lambda_mrd * MRD) feature
+matching`` (+ distillation); discriminator loss ``MPD + lambda_mrd * MRD`` hinge loss.
+Validation decodes whole utterances and leaves padded frames out of the mel loss.
+
+The generator runs once per batch: the first turn caches its outputs and the second turn
+of the same batch reuses them, whichever of the two comes first.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, Optional, Tuple
+
+import torch
+from espnet2.gan_tts.hifigan.loss import DiscriminatorAdversarialLoss, FeatureMatchLoss, GeneratorAdversarialLoss
+from espnet2.torch_utils.device_funcs import force_gatherable
+from espnet2.train.abs_gan_espnet_model import AbsGANESPnetModel
+from typeguard import typechecked
+
+from espnet2_spiking.gan_vocoder.discriminators import MultiPeriodMultiResolutionDiscriminator
+from espnet2_spiking.gan_vocoder.distillation import Distillation
+from espnet2_spiking.gan_vocoder.losses import log_mel_l1_loss
+from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
+from espnet2_spiking.layers.mel import LogMel
+
+
+def random_segments(
+    speech: torch.Tensor, lengths: torch.Tensor, segment_size: int
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Cut one random segment per utterance; a shorter utterance is taken whole, zero-padded.
+
+    Args:
+        speech: Waveforms (B, N), zero beyond each length.
+        lengths: Samples per utterance (B,).
+        segment_size: Samples per segment.
+
+    Returns:
+        Segments (B, segment_size) and the number of utterance samples in each (B,).
+    """
+    max_start = (lengths - segment_size).clamp(min=0)
+    start = (torch.rand(lengths.shape, device=speech.device) * (max_start + 1)).long()
+    speech = torch.nn.functional.pad(speech, (0, max(0, segment_size - speech.size(1))))
+    index = start[:, None] + torch.arange(segment_size, device=speech.device)
+    return speech.gather(1, index), (lengths - start).clamp(max=segment_size)
+
+
+@contextmanager
+def frozen(module: torch.nn.Module):
+    """Run ``module`` without accumulating gradients in its parameters (inputs still get them)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+@dataclass
+class GeneratorPass:
+    """What one generator pass over a batch leaves for the two turns.
+
+    Attributes:
+        speech: Target waveforms (B, 1, N), zero beyond ``lengths``.
+        speech_hat: Generated waveforms (B, 1, N), zero beyond ``lengths``.
+        mel: Log-mel of ``speech`` (B, n_mels, N // hop + 1), the generator's input.
+        lengths: Valid samples per item (B,).
+        frame_lengths: Valid frames per item (B,).
+        distill_loss: Weighted distillation loss (when distilling).
+        distill_stats: Its unweighted parts.
+    """
+
+    speech: torch.Tensor
+    speech_hat: torch.Tensor
+    mel: torch.Tensor
+    lengths: torch.Tensor
+    frame_lengths: torch.Tensor
+    distill_loss: Optional[torch.Tensor] = None
+    distill_stats: Dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class ESPnetGANVocoderModel(AbsGANESPnetModel):
+    """Mel vocoder with Vocos's discriminators and losses, optionally distilled from a teacher.
+
+    Args:
+        feats_extract: The log-mel features the generator decodes.
+        generator: Vocos or Spiking Vocos (``self.generator``; exported as ``generator.*``).
+        distillation: Distillation from a frozen teacher (``self.distillation``), or None.
+        segment_size: Samples per random training segment; a multiple of the hop.
+        discriminator_params: :class:`MultiPeriodMultiResolutionDiscriminator` arguments
+            (periods, period_discriminator_params, fft_sizes, hop_factor, bands, channels).
+        lambda_mel: Weight of the log-mel L1 loss.
+        lambda_adv: Weight of the generator's adversarial loss.
+        lambda_feat_match: Weight of the feature-matching loss.
+        lambda_mrd: Weight of the MRD against the MPD in the adversarial and
+            feature-matching losses of both turns.
+    """
+
+    @typechecked
+    def __init__(
+        self,
+        feats_extract: LogMel,
+        generator: MelVocoder,
+        distillation: Optional[Distillation],
+        segment_size: int = 16384,
+        discriminator_params: Optional[Dict[str, Any]] = None,
+        lambda_mel: float = 45.0,
+        lambda_adv: float = 1.0,
+        lambda_feat_match: float = 1.0,
+        lambda_mrd: float = 0.1,
+    ):
+        super().__init__()
+        hop = generator.upsample_factor
+        if (feats_extract.n_mels, feats_extract.hop_length) != (generator.in_channels, hop):
+            raise ValueError(
+                f"The generator (in_channels={generator.in_channels}, hop_length={hop}) cannot decode "
+                f"the features (n_mels={feats_extract.n_mels}, hop_length={feats_extract.hop_length}): "
+                "build both from the same feats_extract_conf."
+            )
+        if segment_size <= 0 or segment_size % hop:
+            raise ValueError(
+                f"segment_size must be a positive multiple of the hop length {hop}, got {segment_size}; "
+                f"use e.g. {max(1, round(segment_size / hop)) * hop}."
+            )
+        if distillation is not None:
+            distillation.check_student(generator)
+        self.feats_extract = feats_extract
+        self.generator = generator
+        self.discriminator = MultiPeriodMultiResolutionDiscriminator(**(discriminator_params or {}))
+        self.distillation = distillation
+        self.segment_size = segment_size
+        self.lambda_mel = lambda_mel
+        self.lambda_adv = lambda_adv
+        self.lambda_feat_match = lambda_feat_match
+        self.lambda_mrd = lambda_mrd
+        self.generator_adv_loss = GeneratorAdversarialLoss(loss_type="hinge")
+        self.discriminator_adv_loss = DiscriminatorAdversarialLoss(loss_type="hinge")
+        # Vocos's scale: sum over layers, mean over sub-discriminators.
+        self.feat_match_loss = FeatureMatchLoss(average_by_layers=False)
+        self._cache: Optional[Tuple[torch.Tensor, GeneratorPass]] = None
+
+    def generator_parameters(self) -> Iterator[torch.nn.Parameter]:
+        """What the generator optimizer trains: the generator and the distillation adapters."""
+        yield from self.generator.parameters()
+        if self.distillation is not None:
+            yield from self.distillation.adapters.parameters()
+
+    def forward(
+        self,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        forward_generator: bool = True,
+        **kwargs,
+    ) -> Dict[str, Any]:
+        """One turn of ``GANTrainer``.
+
+        Args:
+            speech: Waveforms (B, N), zero-padded.
+            speech_lengths: Samples per waveform (B,).
+            forward_generator: Generator turn (optimizer 0) or discriminator turn (1).
+
+        Returns:
+            ``loss``, ``stats`` (detached scalars), ``weight`` (batch size), ``optim_idx``.
+        """
+        out = self._generate(speech, speech_lengths)
+        if forward_generator:
+            loss, stats = self._generator_loss(out)
+        else:
+            loss, stats = self._discriminator_loss(out)
+        loss, stats, weight = force_gatherable((loss, stats, speech.size(0)), loss.device)
+        return dict(loss=loss, stats=stats, weight=weight, optim_idx=0 if forward_generator else 1)
+
+    def _generate(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> GeneratorPass:
+        """Decode the batch, or take the decoding that the other turn of this batch left."""
+        if self._cache is not None and self._cache[0] is speech:
+            out, self._cache = self._cache[1], None
+            return out
+        if speech.dim() != 2:
+            raise ValueError(f"Expected mono waveforms (B, N), got shape {tuple(speech.shape)}.")
+        if self.training:
+            target, lengths = random_segments(speech, speech_lengths, self.segment_size)
+        else:
+            target, lengths = speech, speech_lengths
+        mask = torch.arange(target.size(1), device=target.device) < lengths[:, None]
+        target = target * mask
+        mel = self.feats_extract.mel(target)
+        frame_lengths = lengths // self.feats_extract.hop_length + 1
+        feats, hiddens = self.generator.features(mel)
+        log_mag, phase = self.generator.head.spectrum(feats)
+        speech_hat = self.generator.head.synthesize(log_mag, phase)[:, : target.size(1)] * mask
+        out = GeneratorPass(target.unsqueeze(1), speech_hat.unsqueeze(1), mel, lengths, frame_lengths)
+        if self.distillation is not None:
+            decay = self.generator.backbone.readout_decay
+            out.distill_loss, out.distill_stats = self.distillation(mel, hiddens, log_mag, phase, frame_lengths, decay)
+        self._cache = (speech, out)
+        return out
+
+    def _generator_loss(self, out: GeneratorPass) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        mel_loss = log_mel_l1_loss(self.feats_extract, out.speech_hat[:, 0], out.mel, out.frame_lengths)
+        with frozen(self.discriminator):
+            mpd_hat, mrd_hat = self.discriminator(out.speech_hat)
+        with torch.no_grad():
+            mpd, mrd = self.discriminator(out.speech)
+        adv_loss = self.generator_adv_loss(mpd_hat) + self.lambda_mrd * self.generator_adv_loss(mrd_hat)
+        feat_match_loss = self.feat_match_loss(mpd_hat, mpd) + self.lambda_mrd * self.feat_match_loss(mrd_hat, mrd)
+        loss = self.lambda_mel * mel_loss + self.lambda_adv * adv_loss + self.lambda_feat_match * feat_match_loss
+        if out.distill_loss is not None:
+            loss = loss + out.distill_loss
+        stats = dict(
+            generator_loss=loss.detach(),
+            mel_loss=mel_loss.detach(),
+            generator_adv_loss=adv_loss.detach(),
+            generator_feat_match_loss=feat_match_loss.detach(),
+            **out.distill_stats,
+        )
+        return loss, stats
+
+    def _discriminator_loss(self, out: GeneratorPass) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        mpd_hat, mrd_hat = self.discriminator(out.speech_hat.detach())
+        mpd, mrd = self.discriminator(out.speech)
+        mpd_real, mpd_fake = self.discriminator_adv_loss(mpd_hat, mpd)
+        mrd_real, mrd_fake = self.discriminator_adv_loss(mrd_hat, mrd)
+        real_loss = mpd_real + self.lambda_mrd * mrd_real
+        fake_loss = mpd_fake + self.lambda_mrd * mrd_fake
+        loss = real_loss + fake_loss
+        stats = dict(
+            discriminator_loss=loss.detach(),
+            discriminator_real_loss=real_loss.detach(),
+            discriminator_fake_loss=fake_loss.detach(),
+        )
+        return loss, stats
+
+    def collect_feats(self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs) -> Dict[str, torch.Tensor]:
+        """Args: speech (B, N), speech_lengths (B,). Returns: ``feats`` (B, L, n_mels), ``feats_lengths`` (B,)."""
+        feats, feats_lengths = self.feats_extract(speech, speech_lengths)
+        return dict(feats=feats, feats_lengths=feats_lengths)

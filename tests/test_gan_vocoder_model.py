@@ -1,0 +1,188 @@
+import pytest
+import torch
+
+from espnet2_spiking.gan_vocoder.distillation import Distillation
+from espnet2_spiking.gan_vocoder.espnet_model import ESPnetGANVocoderModel, random_segments
+from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
+from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
+from espnet2_spiking.layers.mel import LogMel
+from tests.conftest import TINY_MEL, make_spiking_vocos_args, make_vocos_args
+from tests.test_discriminators import TINY_DISCRIMINATOR
+
+SEGMENT = 512  # 32 frames of hop 16
+VARIANTS = {
+    "vocos": (VocosGenerator, make_vocos_args(), False),
+    "spiking_vocos": (SpikingVocosGenerator, make_spiking_vocos_args(), False),
+    "spiking_vocos_tsm": (SpikingVocosGenerator, make_spiking_vocos_args(use_tsm=True), False),
+    "spiking_vocos_tsm_distill": (SpikingVocosGenerator, make_spiking_vocos_args(use_tsm=True), True),
+}
+GENERATOR_STATS = {"generator_loss", "mel_loss", "generator_adv_loss", "generator_feat_match_loss"}
+DISCRIMINATOR_STATS = {"discriminator_loss", "discriminator_real_loss", "discriminator_fake_loss"}
+DISTILL_STATS = {"distill_feature_loss", "distill_output_loss"}
+
+
+def make_model(variant="spiking_vocos", **kwargs):
+    cls, args, distill = VARIANTS[variant]
+    distillation = Distillation(VocosGenerator(**make_vocos_args())) if distill else None
+    conf = dict(segment_size=SEGMENT, discriminator_params=TINY_DISCRIMINATOR)
+    conf.update(kwargs)
+    return ESPnetGANVocoderModel(LogMel(**TINY_MEL), cls(**args), distillation, **conf)
+
+
+def make_batch():
+    """Two utterances of 1200 and 300 samples (the second shorter than a segment)."""
+    speech = 0.1 * torch.randn(2, 1200)
+    speech[1, 300:] = 0.0
+    return dict(speech=speech, speech_lengths=torch.tensor([1200, 300]))
+
+
+def grads(module):
+    return [p.grad for p in module.parameters()]
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_one_generator_and_one_discriminator_turn(variant):
+    model = make_model(variant).train()
+    batch = make_batch()
+
+    out = model(forward_generator=True, **batch)
+    assert out["optim_idx"] == 0 and out["weight"].item() == 2
+    assert set(out["stats"]) == GENERATOR_STATS | (DISTILL_STATS if "distill" in variant else set())
+    assert torch.isfinite(out["loss"]).all()
+    out["loss"].backward()
+    assert all(g is not None for g in grads(model.generator))
+    assert sum(g.abs().sum() for g in grads(model.generator)) > 0
+    assert all(g is None for g in grads(model.discriminator))  # the generator turn leaves D alone
+    if model.distillation is not None:
+        assert all(g is not None for g in grads(model.distillation.adapters))
+        assert all(g is None for g in grads(model.distillation.teacher))
+    model.zero_grad(set_to_none=True)
+
+    out = model(forward_generator=False, **batch)
+    assert out["optim_idx"] == 1 and set(out["stats"]) == DISCRIMINATOR_STATS
+    assert torch.isfinite(out["loss"]).all()
+    out["loss"].backward()
+    assert all(g is not None for g in grads(model.discriminator))
+    assert all(g is None for g in grads(model.generator))  # and the discriminator turn leaves G alone
+    if model.distillation is not None:
+        assert all(g is None for g in grads(model.distillation))
+
+    stats = {**model(forward_generator=True, **batch)["stats"]}
+    for value in stats.values():
+        assert value.shape == (1,) and not value.requires_grad and torch.isfinite(value).all()
+
+
+@pytest.mark.parametrize("variant", ["vocos", "spiking_vocos_tsm_distill"])
+def test_validation_turns(variant):
+    """Whole utterances; mel_loss in the generator turn; no key in both turns (ESPnet's reporter)."""
+    model = make_model(variant).eval()
+    mels = []
+    hook = model.generator.backbone.register_forward_pre_hook(lambda m, args: mels.append(args[0]))
+    batch = make_batch()
+    with torch.no_grad():
+        gen = model(forward_generator=True, **batch)
+        disc = model(forward_generator=False, **batch)
+    hook.remove()
+    assert [m.shape for m in mels] == [(2, 16, 1200 // 16 + 1)]  # decoded whole, once for both turns
+    assert "mel_loss" in gen["stats"] and not set(gen["stats"]) & set(disc["stats"])
+
+    # samples beyond an utterance's length are ignored
+    noisy = dict(batch, speech=batch["speech"].clone())
+    noisy["speech"][1, 300:] = torch.randn(900)
+    with torch.no_grad():
+        assert torch.equal(model(forward_generator=True, **noisy)["stats"]["mel_loss"], gen["stats"]["mel_loss"])
+
+
+def test_training_decodes_random_segments():
+    model = make_model().train()
+    inputs = []
+    model.generator.backbone.register_forward_pre_hook(lambda m, args: inputs.append(args[0]))
+    model(forward_generator=True, **make_batch())
+    assert inputs[0].shape == (2, 16, SEGMENT // 16 + 1)
+
+
+@pytest.mark.parametrize("generator_first", [True, False])
+def test_generator_runs_once_per_batch(generator_first):
+    """The second turn of a batch reuses the first turn's generator output; a new batch does not."""
+    model = make_model().train()
+    calls = []
+    model.generator.backbone.register_forward_pre_hook(lambda m, args: calls.append(1))
+    for batch in [make_batch(), make_batch()]:
+        for turn in [generator_first, not generator_first]:
+            model(forward_generator=turn, **batch)["loss"].backward()
+    assert len(calls) == 2
+
+
+def test_teacher_is_bit_identical_after_a_distillation_step():
+    model = make_model("spiking_vocos_tsm_distill").train()
+    assert not model.distillation.teacher.training
+    teacher = {k: v.clone() for k, v in model.distillation.teacher.state_dict().items()}
+    student = {k: v.clone() for k, v in model.generator.state_dict().items()}
+    adapters = {k: v.clone() for k, v in model.distillation.adapters.state_dict().items()}
+    # even an optimizer over every parameter, with weight decay, must leave the teacher alone
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    for forward_generator in [True, False]:
+        model(forward_generator=forward_generator, **make_batch())["loss"].backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    after = model.distillation.teacher.state_dict()
+    assert all(torch.equal(teacher[k], after[k]) for k in teacher)
+    assert any(not torch.equal(student[k], v) for k, v in model.generator.state_dict().items())
+    assert any(not torch.equal(adapters[k], v) for k, v in model.distillation.adapters.state_dict().items())
+
+
+def test_exported_generator_holds_no_adapter_or_teacher():
+    model = make_model("spiking_vocos_tsm_distill")
+    state = model.state_dict()
+    generator_keys = [k for k in state if k.startswith("generator.")]
+    assert not [k for k in generator_keys if "adapter" in k or "teacher" in k]
+    assert any(k.startswith("distillation.adapters.") for k in state)
+    fresh = SpikingVocosGenerator(**make_spiking_vocos_args(use_tsm=True))
+    fresh.load_state_dict({k[len("generator.") :]: state[k] for k in generator_keys})  # strict
+
+    params = list(model.generator_parameters())
+    expected = list(model.generator.parameters()) + list(model.distillation.adapters.parameters())
+    assert len(params) == len(expected) and all(p is q for p, q in zip(params, expected))
+
+
+def test_random_segments():
+    speech = torch.arange(1.0, 21.0).repeat(3, 1)  # (3, 20), values 1..20
+    lengths = torch.tensor([20, 12, 5])
+    segments, valid = random_segments(speech, lengths, 8)
+    assert segments.shape == (3, 8) and valid.tolist() == [8, 8, 5]
+    for segment, length in zip(segments, lengths):
+        start = int(segment[0]) - 1  # a contiguous piece that fits in the utterance
+        assert torch.equal(segment, torch.arange(start + 1.0, start + 9.0))
+        assert start + min(8, length) <= length
+    assert segments[2, :5].tolist() == [1, 2, 3, 4, 5]  # a short utterance is taken whole
+
+    short, valid = random_segments(speech[:, :5], torch.tensor([5, 5, 3]), 8)  # batch shorter than a segment
+    assert short.shape == (3, 8) and valid.tolist() == [5, 5, 3]
+    assert short[0].tolist() == [1, 2, 3, 4, 5, 0, 0, 0]
+
+
+def test_short_clips_are_padded():
+    model = make_model().train()
+    batch = dict(speech=0.1 * torch.randn(2, 200), speech_lengths=torch.tensor([200, 120]))  # < SEGMENT
+    for forward_generator in [True, False]:
+        assert torch.isfinite(model(forward_generator=forward_generator, **batch)["loss"]).all()
+
+
+def test_collect_feats():
+    model = make_model()
+    feats = model.collect_feats(**make_batch())
+    assert feats["feats"].shape == (2, 1200 // 16 + 1, 16)
+    assert feats["feats_lengths"].tolist() == [76, 19]
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="segment_size must be a positive multiple of the hop length 16, got 500"):
+        make_model(segment_size=500)
+    with pytest.raises(ValueError, match=r"in_channels=16.*n_mels=80"):
+        ESPnetGANVocoderModel(LogMel(**{**TINY_MEL, "n_mels": 80}), VocosGenerator(**make_vocos_args()), None)
+    distillation = Distillation(VocosGenerator(**make_vocos_args()))
+    with pytest.raises(ValueError, match="spiking_vocos student"):
+        ESPnetGANVocoderModel(LogMel(**TINY_MEL), VocosGenerator(**make_vocos_args()), distillation, segment_size=512)
+    model = make_model()
+    with pytest.raises(ValueError, match=r"mono waveforms \(B, N\)"):
+        model(speech=torch.randn(2, 1200, 2), speech_lengths=torch.tensor([1200, 1200]))
