@@ -41,7 +41,7 @@ def random_segments(
         Segments (B, segment_size) and the number of utterance samples in each (B,).
     """
     max_start = (lengths - segment_size).clamp(min=0)
-    start = (torch.rand(lengths.shape, device=speech.device) * (max_start + 1)).long()
+    start = (torch.rand(lengths.shape, device=speech.device) * (max_start + 1)).long().minimum(max_start)
     speech = torch.nn.functional.pad(speech, (0, max(0, segment_size - speech.size(1))))
     index = start[:, None] + torch.arange(segment_size, device=speech.device)
     return speech.gather(1, index), (lengths - start).clamp(max=segment_size)
