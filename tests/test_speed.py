@@ -1,0 +1,52 @@
+"""Real-time factor."""
+
+import time
+
+import pytest
+import torch
+
+from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
+from espnet2_spiking.metrics.speed import real_time_factor
+from tests.conftest import make_spiking_vocos_args
+
+
+class Sleeper(torch.nn.Module):
+    """A 'vocoder' that takes a known time per call and counts its calls."""
+
+    upsample_factor = 100
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.calls = 0
+
+    def forward(self, mel):
+        self.calls += 1
+        time.sleep(self.seconds)
+        return mel
+
+
+def test_rtf_is_time_over_audio_duration():
+    sleeper = Sleeper(0.05)
+    mel = torch.zeros(2, 4, 80)  # 2 x 80 frames x 100 samples at 8 kHz = 2 s of audio
+    r = real_time_factor(sleeper, mel, fs=8000, warmup=2, repeats=3)
+    assert sleeper.calls == 5
+    assert r["audio_s"] == pytest.approx(2.0)
+    assert r["batch_size"] == 2 and r["warmup"] == 2 and r["repeats"] == 3
+    assert 0.05 <= r["min_s"] <= r["median_s"] <= r["max_s"]
+    assert r["median_s"] < 0.5
+    assert r["rtf"] == pytest.approx(r["median_s"] / 2.0)
+    assert r["speed_x"] == pytest.approx(1 / r["rtf"])
+    assert r["threads"] == torch.get_num_threads() and r["device"] == "cpu"
+
+
+def test_rtf_of_a_vocoder():
+    student = SpikingVocosGenerator(**make_spiking_vocos_args()).eval()
+    r = real_time_factor(student, torch.randn(1, 16, 50), fs=8000, warmup=1, repeats=2)
+    assert r["audio_s"] == pytest.approx(50 * 16 / 8000)
+    assert r["rtf"] > 0
+
+
+def test_refuses_no_repeats():
+    with pytest.raises(ValueError, match="repeats must be at least 1"):
+        real_time_factor(Sleeper(0), torch.zeros(1, 4, 8), fs=8000, repeats=0)
