@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Score generated speech against its references.
+
+    python -m espnet2_spiking.bin.evaluate --ref_scp gt.scp --gen_scp pred.scp --out_dir eval/
+
+Both scp files are Kaldi style (``utt_id path`` per line); every generated utterance must
+have a reference. Writes ``<out_dir>/utt_metrics.tsv`` (one row per utterance) and
+``<out_dir>/metrics.json``: averages over utterances of ``pesq_wb``, ``stoi``, ``mel_l1``,
+``mcd`` (and ``utmos`` with ``--utmos_model``), and ``periodicity_rmse``, ``vuv_f1``,
+``pitch_rmse_cents`` pooled over all frames of the test set, with the counts.
+
+Lengths that differ by up to ``--max_length_diff`` seconds (default 0.025 s: a vocoder's
+output exceeds its input by less than one hop) are trimmed to the shorter one; a larger
+difference, a missing file, a non-mono file or a sample-rate mismatch stops the run with
+the file named. CREPE pitch tracks are cached on disk (``--pitch_cache_dir``) keyed by the
+samples and the settings, so re-scoring new outputs against the same references tracks
+only the new outputs; ``--nj`` scores utterances in parallel processes.
+"""
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import soundfile as sf
+import torch
+from espnet2.utils import config_argparse
+from espnet2.utils.nested_dict_action import NestedDictAction
+from espnet2.utils.types import str_or_none
+from tqdm import tqdm
+
+from espnet2_spiking.metrics.pitch import CREPE_FS, CrepePitch, CrepeSettings, pitch_metrics, pitch_stats
+from espnet2_spiking.metrics.quality import Utmos, align, mcd, mel_l1, pesq_wb, resample, stoi
+
+AVERAGED = ["pesq_wb", "stoi", "mel_l1", "mcd", "utmos"]
+POOLED = ["periodicity_rmse", "vuv_f1", "pitch_rmse_cents"]
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "espnet2_spiking" / "crepe"
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Everything a worker needs to score one utterance."""
+
+    crepe: CrepeSettings = CrepeSettings()
+    voicing_threshold: float = 0.21
+    pitch_cache_dir: Optional[str] = str(DEFAULT_CACHE)
+    crepe_batch_size: int = 512
+    max_length_diff: float = 0.025
+    mel_conf: Dict = field(default_factory=dict)
+    utmos_model: Optional[str] = None
+    device: str = "cpu"
+
+
+def read_scp(path: str) -> Dict[str, str]:
+    """Read a Kaldi scp (``utt_id path``) and check that every file exists.
+
+    Returns:
+        utt_id -> path, in file order.
+    """
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"scp file {path} not found")
+    entries = {}
+    for num, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise ValueError(f"{path}:{num}: expected 'utt_id path', got {line!r}")
+        utt, wav = parts[0], parts[1].strip()
+        if utt in entries:
+            raise ValueError(f"{path}:{num}: utterance {utt} is listed twice")
+        if not Path(wav).is_file():
+            raise FileNotFoundError(
+                f"{path}:{num}: audio file {wav} of utterance {utt} not found (scp entries must be "
+                "paths to audio files; commands ending in '|' are not supported)"
+            )
+        entries[utt] = wav
+    if not entries:
+        raise ValueError(f"scp file {path} lists no utterances")
+    return entries
+
+
+def load_wav(path: str) -> Tuple[np.ndarray, int]:
+    """Read a mono audio file. Returns: samples (N,) float32 and the sample rate."""
+    audio, fs = sf.read(path, dtype="float32", always_2d=True)
+    if audio.shape[1] != 1:
+        raise ValueError(f"{path} has {audio.shape[1]} channels; evaluation needs mono audio")
+    return audio[:, 0], fs
+
+
+_STATE = {}  # per process: the CREPE tracker, feature extractors by sample rate, UTMOS
+
+
+def _init_worker(threads: int):
+    torch.set_num_threads(threads)
+
+
+def score_utterance(utt: str, ref_path: str, gen_path: str, settings: EvalSettings) -> Tuple[dict, dict]:
+    """Every metric of one utterance.
+
+    Returns:
+        The table row (metrics, samples, sample rate) and the pitch statistics to pool.
+    """
+    from espnet2_spiking.layers.mel import LogMel
+
+    ref, fs = load_wav(ref_path)
+    gen, gen_fs = load_wav(gen_path)
+    if fs != gen_fs:
+        raise ValueError(
+            f"utterance {utt}: sample rates differ: reference {ref_path} is {fs} Hz, generated "
+            f"{gen_path} is {gen_fs} Hz. Generate at {fs} Hz or resample (sox in.wav -r {fs} out.wav)."
+        )
+    ref, gen = align(ref, gen, round(settings.max_length_diff * fs), f"utterance {utt} ({ref_path}, {gen_path})")
+    if "crepe" not in _STATE:
+        _STATE["crepe"] = CrepePitch(
+            settings.crepe, settings.pitch_cache_dir, settings.crepe_batch_size, settings.device
+        )
+    if fs not in _STATE:
+        _STATE[fs] = LogMel(fs=fs, **settings.mel_conf)
+    ref16, gen16 = resample(ref, fs, CREPE_FS), resample(gen, fs, CREPE_FS)
+    stats = pitch_stats(_STATE["crepe"](ref16), _STATE["crepe"](gen16), settings.voicing_threshold)
+    row = dict(
+        utt_id=utt,
+        samples=len(ref),
+        fs=fs,
+        pesq_wb=pesq_wb(ref16, gen16, CREPE_FS),
+        stoi=stoi(ref, gen, fs),
+        mel_l1=mel_l1(ref, gen, _STATE[fs]),
+        mcd=mcd(ref, gen, fs),
+        **pitch_metrics(stats),
+    )
+    if settings.utmos_model:
+        if "utmos" not in _STATE:
+            _STATE["utmos"] = Utmos(settings.utmos_model, settings.device)
+        row["utmos"] = _STATE["utmos"](gen, fs)
+    return row, stats
+
+
+def summarize(rows: List[dict], stats: List[dict], settings: EvalSettings) -> dict:
+    """metrics.json: averages over utterances, pitch metrics pooled over frames, counts."""
+    total = {key: sum(s[key] for s in stats) for key in stats[0]}
+    summary = {key: float(np.mean([r[key] for r in rows])) for key in AVERAGED if key in rows[0]}
+    summary.update(pitch_metrics(total))
+    summary.update(num_utts=len(rows), num_frames=total["frames"], num_voiced_frames=total["voiced_both"])
+    if not settings.utmos_model:
+        summary["utmos"] = None
+        summary["skipped"] = {"utmos": "no --utmos_model given (UTMOS needs a local TorchScript checkpoint)"}
+    summary["settings"] = asdict(settings)
+    return summary
+
+
+def _write_atomic(path: Path, text: str):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_results(out_dir: Path, rows: List[dict], summary: dict):
+    """Write ``utt_metrics.tsv`` and ``metrics.json`` (each replaced in one step)."""
+    columns = ["utt_id", *[k for k in AVERAGED + POOLED if k in rows[0]], "samples", "fs"]
+
+    def cell(value):
+        return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+    lines = ["\t".join(columns)] + ["\t".join(cell(r[c]) for c in columns) for r in rows]
+    _write_atomic(out_dir / "utt_metrics.tsv", "\n".join(lines) + "\n")
+    text = json.dumps(summary, indent=2, allow_nan=True)
+    _write_atomic(out_dir / "metrics.json", text + "\n")
+
+
+def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, nj: int = 1) -> dict:
+    """Score every utterance of ``gen_scp`` against ``ref_scp``; write and return the summary."""
+    refs, gens = read_scp(ref_scp), read_scp(gen_scp)
+    missing = [utt for utt in gens if utt not in refs]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} utterance(s) of {gen_scp} have no reference in {ref_scp}, "
+            f"e.g. {', '.join(missing[:5])}; pass a ref_scp that lists them"
+        )
+    if len(refs) > len(gens):
+        logging.info(f"{len(refs) - len(gens)} reference utterances have no generated audio; scoring {len(gens)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(utt, refs[utt], gen, settings) for utt, gen in gens.items()]
+    results = {}
+    progress = tqdm(total=len(jobs), desc="evaluate", unit="utt", file=sys.stderr)
+    if nj <= 1:
+        for job in jobs:
+            results[job[0]] = score_utterance(*job)
+            progress.update()
+    else:
+        threads = max(1, (os.cpu_count() or 1) // nj)
+        with ProcessPoolExecutor(nj, get_context("spawn"), _init_worker, (threads,)) as pool:
+            futures = [pool.submit(score_utterance, *job) for job in jobs]
+            for future in as_completed(futures):
+                row, stats = future.result()
+                results[row["utt_id"]] = row, stats
+                progress.update()
+    progress.close()
+    rows, stats = zip(*(results[utt] for utt in gens))
+    summary = summarize(list(rows), list(stats), settings)
+    write_results(out, list(rows), summary)
+    shown = {k: summary[k] for k in AVERAGED + POOLED if summary.get(k) is not None}
+    logging.info("  ".join(f"{k}={v:.4f}" for k, v in shown.items() if not math.isnan(v)))
+    return summary
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = config_argparse.ArgumentParser(
+        description="Score generated speech against references (PESQ, STOI, CREPE pitch, mel L1, MCD, UTMOS)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--ref_scp", required=True, help="Kaldi scp of the reference audio: 'utt_id path'")
+    parser.add_argument("--gen_scp", required=True, help="Kaldi scp of the generated audio: 'utt_id path'")
+    parser.add_argument("--out_dir", required=True, help="Where metrics.json and utt_metrics.tsv are written")
+    parser.add_argument("--nj", type=int, default=1, help="Parallel processes (utterances are split among them)")
+    parser.add_argument("--crepe_model", choices=["full", "tiny"], default="full",
+                        help="CREPE size: full for publication, tiny for quick runs")  # fmt: skip
+    parser.add_argument("--crepe_batch_size", type=int, default=512, help="CREPE frames per network call")
+    parser.add_argument("--pitch_cache_dir", type=str_or_none, default=str(DEFAULT_CACHE),
+                        help="Cache of CREPE pitch tracks ('none': no cache)")  # fmt: skip
+    parser.add_argument("--voicing_threshold", type=float, default=0.21, help="Voiced when periodicity >= this")
+    parser.add_argument("--silence_db", type=float, default=-60.0, help="Unvoiced below this loudness (dB)")
+    parser.add_argument("--max_length_diff", type=float, default=0.025,
+                        help="Length differences up to this many seconds are trimmed, larger ones refused")  # fmt: skip
+    parser.add_argument("--mel_conf", action=NestedDictAction, default=dict(),
+                        help="LogMel arguments for mel L1 besides fs (default: the Vocos features)")  # fmt: skip
+    parser.add_argument("--utmos_model", type=str_or_none, default=None,
+                        help="Local TorchScript UTMOS checkpoint, called as model(wav (1, N) at 16 kHz)")  # fmt: skip
+    parser.add_argument("--device", default="cpu", help="Device for CREPE and UTMOS")
+    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
+    return parser
+
+
+def main(cmd=None):
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    settings = EvalSettings(
+        crepe=CrepeSettings(model=args.crepe_model, silence_db=args.silence_db),
+        voicing_threshold=args.voicing_threshold,
+        pitch_cache_dir=args.pitch_cache_dir,
+        crepe_batch_size=args.crepe_batch_size,
+        max_length_diff=args.max_length_diff,
+        mel_conf=args.mel_conf,
+        utmos_model=args.utmos_model,
+        device=args.device,
+    )
+    evaluate(args.ref_scp, args.gen_scp, args.out_dir, settings, args.nj)
+
+
+if __name__ == "__main__":
+    main()
