@@ -13,8 +13,13 @@ from espnet2_spiking.metrics.report import append_report
 from espnet2_spiking.metrics.signals import harmonic_glide
 
 FS = 8000
-TINY = ["--generator_conf", "{in_channels: 16, dim: 32, intermediate_dim: 48, num_layers: 2, n_fft: 64, hop_length: 16, "
-        "time_steps: 3, v_threshold: 0.05}", "--fs", str(FS)]  # fmt: skip
+TINY = [
+    "--generator_conf",
+    "{in_channels: 16, dim: 32, intermediate_dim: 48, num_layers: 2, n_fft: 64, hop_length: 16, "
+    "time_steps: 3, v_threshold: 0.05}",
+    "--fs",
+    str(FS),
+]
 FAST = ["--batch_sizes", "1", "2", "--speed_seconds", "0.5", "--repeats", "2"]
 
 
@@ -22,19 +27,47 @@ FAST = ["--batch_sizes", "1", "2", "--speed_seconds", "0.5", "--repeats", "2"]
 def bench(tmp_path_factory):
     """One benchmark run of an untrained tiny student and its teacher, with a quality file."""
     root = tmp_path_factory.mktemp("bench")
-    quality = dict(pesq_wb=3.5, stoi=0.95, periodicity_rmse=0.1, pitch_rmse_cents=20.0, vuv_f1=0.96, mel_l1=0.2,
-                   mcd=3.0, utmos=None, num_utts=4)  # fmt: skip
+    quality = dict(
+        pesq_wb=3.5,
+        stoi=0.95,
+        periodicity_rmse=0.1,
+        pitch_rmse_cents=20.0,
+        vuv_f1=0.96,
+        mel_l1=0.2,
+        mcd=3.0,
+        utmos=None,
+        num_utts=4,
+    )
     (root / "metrics.json").write_text(json.dumps(quality))
-    benchmark.main(["--generator_type", "spiking_vocos", *TINY, *FAST, "--out_dir", str(root / "exp" / "bench"),
-                    "--quality", f"student={root / 'metrics.json'}", "--results_md", str(root / "RESULTS.md"),
-                    "--title", "Tiny"])  # fmt: skip
+    benchmark.main(
+        [
+            "--generator_type",
+            "spiking_vocos",
+            *TINY,
+            *FAST,
+            "--out_dir",
+            str(root / "exp" / "bench"),
+            "--quality",
+            f"student={root / 'metrics.json'}",
+            "--results_md",
+            str(root / "RESULTS.md"),
+            "--title",
+            "Tiny",
+        ]
+    )
     return root
 
 
 def test_benchmark_writes_every_file(bench):
     out = bench / "exp" / "bench"
-    for name in ["benchmark.json", "energy_layers.tsv", "report.md", "energy.png", "firing_rates_student.png",
-                 "spikes_student.png"]:  # fmt: skip
+    for name in [
+        "benchmark.json",
+        "energy_layers.tsv",
+        "report.md",
+        "energy.png",
+        "firing_rates_student.png",
+        "spikes_student.png",
+    ]:
         assert (out / name).stat().st_size > 0, name
 
 
@@ -60,8 +93,15 @@ def test_benchmark_results(bench):
 
 def test_report_and_results_md(bench):
     report = (bench / "exp" / "bench" / "report.md").read_text()
-    for heading in ["## Tiny", "### Quality", "### Energy per 1000 frames", "#### Energy by part", "### Speed",
-                    "#### Firing rates: student", "### Pictures"]:  # fmt: skip
+    for heading in [
+        "## Tiny",
+        "### Quality",
+        "### Energy per 1000 frames",
+        "#### Energy by part",
+        "### Speed",
+        "#### Firing rates: student",
+        "### Pictures",
+    ]:
         assert heading in report, heading
     assert "| student | 3.500 | 0.950 |" in report
     assert "SNN 8.50 mJ vs ANN 58.01 mJ = 14.65 %" in report
@@ -89,8 +129,21 @@ def write_scp(root, fs, seconds):
 
 def test_benchmark_on_data_without_teacher(tmp_path):
     scp = write_scp(tmp_path, FS, [0.4, 0.6, 0.5])
-    benchmark.main(["--generator_type", "spiking_vocos", *TINY, *FAST, "--data", str(scp), "--num_utts", "2",
-                    "--no_teacher", "--out_dir", str(tmp_path / "out")])  # fmt: skip
+    benchmark.main(
+        [
+            "--generator_type",
+            "spiking_vocos",
+            *TINY,
+            *FAST,
+            "--data",
+            str(scp),
+            "--num_utts",
+            "2",
+            "--no_teacher",
+            "--out_dir",
+            str(tmp_path / "out"),
+        ]
+    )
     results = json.loads((tmp_path / "out" / "benchmark.json").read_text())
     assert list(results["systems"]) == ["student"]
     assert results["energy"]["student"]["frames"] == (int(0.4 * FS) // 16 + 1) + (int(0.6 * FS) // 16 + 1)
@@ -98,8 +151,18 @@ def test_benchmark_on_data_without_teacher(tmp_path):
 
 
 def test_benchmark_of_an_ann_alone(tmp_path):
-    benchmark.main(["--generator_type", "vocos", *TINY[:1], "{in_channels: 16, dim: 32, intermediate_dim: 48, "
-                    "num_layers: 2, n_fft: 64, hop_length: 16}", *TINY[2:], *FAST, "--out_dir", str(tmp_path)])  # fmt: skip
+    benchmark.main(
+        [
+            "--generator_type",
+            "vocos",
+            *TINY[:1],
+            "{in_channels: 16, dim: 32, intermediate_dim: 48, " "num_layers: 2, n_fft: 64, hop_length: 16}",
+            *TINY[2:],
+            *FAST,
+            "--out_dir",
+            str(tmp_path),
+        ]
+    )
     results = json.loads((tmp_path / "benchmark.json").read_text())
     assert list(results["systems"]) == ["model"]
     assert not (tmp_path / "spikes_model.png").exists()
@@ -108,19 +171,25 @@ def test_benchmark_of_an_ann_alone(tmp_path):
 def test_benchmark_refuses_data_at_another_rate(tmp_path):
     scp = write_scp(tmp_path, 16000, [0.4])
     with pytest.raises(ValueError, match=r"u0\.wav is 16000 Hz but the model runs at 8000 Hz"):
-        benchmark.main(["--generator_type", "spiking_vocos", *TINY, "--data", str(scp), "--out_dir", str(tmp_path)])
+        benchmark.main(
+            ["--generator_type", "spiking_vocos", *TINY, "--data", str(scp), "--out_dir", str(tmp_path)]
+        )
 
 
 @pytest.mark.parametrize("entry, error", [("student", "NAME=path"), ("student=nothing.json", "not found")])
 def test_benchmark_refuses_bad_quality_arguments(tmp_path, entry, error):
     with pytest.raises((ValueError, FileNotFoundError), match=error):
-        benchmark.main(["--generator_type", "spiking_vocos", *TINY, "--quality", entry, "--out_dir", str(tmp_path)])
+        benchmark.main(
+            ["--generator_type", "spiking_vocos", *TINY, "--quality", entry, "--out_dir", str(tmp_path)]
+        )
 
 
 def test_plot_spikes(tmp_path):
     wav = tmp_path / "a.wav"
     sf.write(wav, harmonic_glide(16000, 0.5, silence=0.1), 16000)  # resampled to the model's 8 kHz
-    plot_spikes.main(["--generator_type", "spiking_vocos", *TINY, "--wav", str(wav), "--out", str(tmp_path / "s.png")])
+    plot_spikes.main(
+        ["--generator_type", "spiking_vocos", *TINY, "--wav", str(wav), "--out", str(tmp_path / "s.png")]
+    )
     for name in ["s.png", "s_firing_rates.png", "s_mel.png"]:
         assert (tmp_path / name).stat().st_size > 0, name
 
@@ -129,9 +198,32 @@ def test_plot_spikes_refuses_an_ann(tmp_path):
     wav = tmp_path / "a.wav"
     sf.write(wav, np.zeros(4000, np.float32), FS)
     with pytest.raises(ValueError, match="VocosGenerator has no spiking layers"):
-        plot_spikes.main(["--generator_type", "vocos", "--generator_conf", "{in_channels: 16, dim: 32, "
-                          "intermediate_dim: 48, num_layers: 2, n_fft: 64, hop_length: 16}", "--fs", str(FS),
-                          "--wav", str(wav), "--out", str(tmp_path / "s.png")])  # fmt: skip
+        plot_spikes.main(
+            [
+                "--generator_type",
+                "vocos",
+                "--generator_conf",
+                "{in_channels: 16, dim: 32, "
+                "intermediate_dim: 48, num_layers: 2, n_fft: 64, hop_length: 16}",
+                "--fs",
+                str(FS),
+                "--wav",
+                str(wav),
+                "--out",
+                str(tmp_path / "s.png"),
+            ]
+        )
     with pytest.raises(ValueError, match="no spiking layer matches --layers 'nothing'"):
-        plot_spikes.main(["--generator_type", "spiking_vocos", *TINY, "--wav", str(wav), "--layers", "nothing",
-                          "--out", str(tmp_path / "s.png")])  # fmt: skip
+        plot_spikes.main(
+            [
+                "--generator_type",
+                "spiking_vocos",
+                *TINY,
+                "--wav",
+                str(wav),
+                "--layers",
+                "nothing",
+                "--out",
+                str(tmp_path / "s.png"),
+            ]
+        )

@@ -9,7 +9,14 @@ from spikingjelly.activation_based import neuron
 
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
-from espnet2_spiking.metrics.energy import FREE_OPS, EnergyCount, Ops, count_energy, record_spikes, reference_energy
+from espnet2_spiking.metrics.energy import (
+    FREE_OPS,
+    EnergyCount,
+    Ops,
+    count_energy,
+    record_spikes,
+    reference_energy,
+)
 from tests.conftest import make_spiking_vocos_args, make_vocos_args
 
 C, D, I, N, K, N_FFT, HOP = 16, 32, 48, 2, 7, 64, 16  # the tiny configuration of conftest
@@ -18,8 +25,15 @@ L = 10  # frames
 
 def test_reference_figure_is_reproduced_from_its_published_inputs():
     """Firing rate 0.176, T=4, 1000 frames, dim 512, 1536, 8 blocks, k=7: 8.5 mJ vs 58.0 mJ = 14.65 %."""
-    ref = reference_energy(num_frames=1000, dim=512, intermediate_dim=1536, num_layers=8, kernel_size=7,
-                           time_steps=4, firing_rate=0.176)  # fmt: skip
+    ref = reference_energy(
+        num_frames=1000,
+        dim=512,
+        intermediate_dim=1536,
+        num_layers=8,
+        kernel_size=7,
+        time_steps=4,
+        firing_rate=0.176,
+    )
     assert round(ref["snn_mj"], 1) == 8.5
     assert round(ref["ann_mj"], 1) == 58.0
     assert round(100 * ref["ratio"], 2) == 14.65
@@ -38,17 +52,21 @@ def test_teacher_count_matches_a_hand_count():
         "head.out": Ops(D * (N_FFT + 2) * L),
         "head": Ops(5 * bins * L, bins * L),  # exp, polar (cos, sin, 2 products); clip
         # inverse FFT, window, squared window, division by the envelope; two overlap-adds
-        "head.istft": Ops(N_FFT * log_n * L + N_FFT * L + N_FFT + HOP * L, N_FFT * log_n * L // 2 + 2 * N_FFT * L),
+        "head.istft": Ops(
+            N_FFT * log_n * L + N_FFT * L + N_FFT + HOP * L, N_FFT * log_n * L // 2 + 2 * N_FFT * L
+        ),
     }
     for b in range(N):
-        expected.update({
-            f"backbone.convnext.{b}.dwconv": Ops(D * K * L),
-            f"backbone.convnext.{b}.norm": norm,
-            f"backbone.convnext.{b}.pwconv1": Ops(D * I * L),
-            f"backbone.convnext.{b}.act": Ops(4 * I * L, I * L),
-            f"backbone.convnext.{b}.pwconv2": Ops(I * D * L),
-            f"backbone.convnext.{b}": Ops(D * L, D * L),  # layer scale, residual
-        })  # fmt: skip
+        expected.update(
+            {
+                f"backbone.convnext.{b}.dwconv": Ops(D * K * L),
+                f"backbone.convnext.{b}.norm": norm,
+                f"backbone.convnext.{b}.pwconv1": Ops(D * I * L),
+                f"backbone.convnext.{b}.act": Ops(4 * I * L, I * L),
+                f"backbone.convnext.{b}.pwconv2": Ops(I * D * L),
+                f"backbone.convnext.{b}": Ops(D * L, D * L),  # layer scale, residual
+            }
+        )
     assert {name: ops for name, ops in count.layers.items() if name} == expected
     assert count.reference == Ops(N * L * (D * K + 2 * D * I))
     closed_form = reference_energy(num_frames=1000, dim=D, intermediate_dim=I, num_layers=N, kernel_size=K)
@@ -104,8 +122,11 @@ def test_counts_add_over_utterances():
     json.dumps(total.summary())  # plain data
 
 
-@pytest.mark.parametrize("generator", [VocosGenerator(**make_vocos_args()), spiking_student(use_tsm=True)],
-                         ids=["vocos", "spiking_vocos_tsm"])  # fmt: skip
+@pytest.mark.parametrize(
+    "generator",
+    [VocosGenerator(**make_vocos_args()), spiking_student(use_tsm=True)],
+    ids=["vocos", "spiking_vocos_tsm"],
+)
 def test_every_arithmetic_op_has_a_rule(generator):
     count = count_energy(generator.eval(), torch.randn(1, C, L))
     assert set(count.not_counted) <= FREE_OPS

@@ -30,8 +30,21 @@ def corpus(tmp_path_factory):
 
 
 def run(corpus, out_dir, *extra):
-    main(["--ref_scp", str(corpus / "ref.scp"), "--gen_scp", str(corpus / "gen.scp"), "--out_dir", str(out_dir),
-          "--crepe_model", "tiny", "--pitch_cache_dir", str(corpus / "cache"), *extra])  # fmt: skip
+    main(
+        [
+            "--ref_scp",
+            str(corpus / "ref.scp"),
+            "--gen_scp",
+            str(corpus / "gen.scp"),
+            "--out_dir",
+            str(out_dir),
+            "--crepe_model",
+            "tiny",
+            "--pitch_cache_dir",
+            str(corpus / "cache"),
+            *extra,
+        ]
+    )
     return json.loads((out_dir / "metrics.json").read_text())
 
 
@@ -54,7 +67,9 @@ def test_writes_metrics_and_table(corpus, tmp_path):
     assert a["pesq_wb"] == pytest.approx(4.644, abs=0.01) and a["stoi"] == pytest.approx(1.0, abs=1e-6)
     assert a["vuv_f1"] == 1 and a["periodicity_rmse"] == a["pitch_rmse_cents"] == a["mel_l1"] == a["mcd"] == 0
     assert a["samples"] == 1.5 * FS
-    assert b["pesq_wb"] < 4 and b["stoi"] < 1 and b["mel_l1"] > 0 and b["mcd"] > 0 and b["periodicity_rmse"] > 0
+    assert (
+        b["pesq_wb"] < 4 and b["stoi"] < 1 and b["mel_l1"] > 0 and b["mcd"] > 0 and b["periodicity_rmse"] > 0
+    )
     assert metrics["pesq_wb"] == pytest.approx((a["pesq_wb"] + b["pesq_wb"]) / 2, abs=1e-5)
 
 
@@ -62,7 +77,9 @@ def test_parallel_jobs_give_the_same_results(corpus, tmp_path):
     serial = run(corpus, tmp_path / "serial")
     parallel = run(corpus, tmp_path / "parallel", "--nj", "2")
     assert {k: parallel[k] for k in KEYS} == pytest.approx({k: serial[k] for k in KEYS})
-    assert (tmp_path / "serial/utt_metrics.tsv").read_text() == (tmp_path / "parallel/utt_metrics.tsv").read_text()
+    assert (tmp_path / "serial/utt_metrics.tsv").read_text() == (
+        tmp_path / "parallel/utt_metrics.tsv"
+    ).read_text()
 
 
 def test_utmos_with_a_local_checkpoint(corpus, tmp_path):
@@ -101,7 +118,9 @@ def test_refuses_missing_files_and_utterances(tmp_path):
     x = harmonic_glide(FS, 0.6)
     write_pair(tmp_path, x, x)
     (tmp_path / "gen.scp").write_text(f"u {tmp_path}/g.wav\nv {tmp_path}/missing.wav\n")
-    with pytest.raises(FileNotFoundError, match=r"gen\.scp:2: audio file .*missing\.wav of utterance v not found"):
+    with pytest.raises(
+        FileNotFoundError, match=r"gen\.scp:2: audio file .*missing\.wav of utterance v not found"
+    ):
         run(tmp_path, tmp_path / "out")
     (tmp_path / "gen.scp").write_text(f"u {tmp_path}/g.wav\nv {tmp_path}/g.wav\n")
     with pytest.raises(ValueError, match="1 utterance.* have no reference .* e.g. v"):

@@ -73,8 +73,15 @@ def test_pooled_statistics_by_hand():
     ref = (np.array([100.0, 200.0, 100.0, 100.0, 100.0]), np.array([0.9, 0.8, 0.1, 0.5, 0.0]))
     gen = (np.array([200.0, 200.0, 100.0, 100.0, 100.0]), np.array([0.9, 0.6, 0.4, 0.1, 0.0]))
     stats = pitch_stats(ref, gen)
-    assert stats == dict(frames=5, periodicity_sq=pytest.approx(0.04 + 0.09 + 0.16), tp=2, fp=1, fn=1,
-                         voiced_both=2, cents_sq=pytest.approx(1200.0**2))  # fmt: skip
+    assert stats == dict(
+        frames=5,
+        periodicity_sq=pytest.approx(0.04 + 0.09 + 0.16),
+        tp=2,
+        fp=1,
+        fn=1,
+        voiced_both=2,
+        cents_sq=pytest.approx(1200.0**2),
+    )
     m = pitch_metrics(stats)
     assert m["periodicity_rmse"] == pytest.approx(np.sqrt(0.29 / 5))
     assert m["vuv_f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))

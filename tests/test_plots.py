@@ -15,7 +15,9 @@ def check_png(path):
 
 def test_spike_raster(tmp_path):
     rng = np.random.default_rng(0)
-    spikes = {f"backbone.convnext.{b}.lif1": (rng.random((4, 30, 40)) < 0.1).astype(np.float32) for b in range(3)}
+    spikes = {
+        f"backbone.convnext.{b}.lif1": (rng.random((4, 30, 40)) < 0.1).astype(np.float32) for b in range(3)
+    }
     spikes["backbone.convnext.3.lif1"] = np.zeros((4, 30, 40), np.float32)  # a silent layer
     check_png(plots.plot_spike_raster(spikes, tmp_path / "raster.png", max_channels=16))
 
@@ -27,9 +29,15 @@ def test_firing_rates(tmp_path):
 
 def test_energy(tmp_path):
     systems = {
-        "teacher": {"pointwise layers": dict(reference=50.0, complete=50.0), "embed": dict(reference=0.0, complete=2.0)},
-        "student": {"pointwise layers": dict(reference=5.0, complete=5.0), "spiking neurons": dict(reference=0.0, complete=1.0)},
-    }  # fmt: skip
+        "teacher": {
+            "pointwise layers": dict(reference=50.0, complete=50.0),
+            "embed": dict(reference=0.0, complete=2.0),
+        },
+        "student": {
+            "pointwise layers": dict(reference=5.0, complete=5.0),
+            "spiking neurons": dict(reference=0.0, complete=1.0),
+        },
+    }
     check_png(plots.plot_energy(systems, tmp_path / "sub" / "energy.png"))
 
 

@@ -44,7 +44,11 @@ def test_identical_signals_score_perfectly(tone):
 
 
 def test_more_noise_scores_worse(tone):
-    clean, slight, strong = scores(tone, tone), scores(tone, noisy(tone, 0.003)), scores(tone, noisy(tone, 0.03))
+    clean, slight, strong = (
+        scores(tone, tone),
+        scores(tone, noisy(tone, 0.003)),
+        scores(tone, noisy(tone, 0.03)),
+    )
     for better, worse in [(clean, slight), (slight, strong)]:
         assert worse["pesq"] < better["pesq"]
         assert worse["stoi"] < better["stoi"]
@@ -74,7 +78,9 @@ def test_align_trims_small_differences_and_refuses_large_ones(tone):
         quality.align(tone, tone[:-300], max_diff=256, what="a.wav vs b.wav")
 
 
-@pytest.mark.parametrize("fs, alpha", [(8000, 0.312), (16000, 0.41), (22050, 0.455), (24000, 0.466), (48000, 0.554)])
+@pytest.mark.parametrize(
+    "fs, alpha", [(8000, 0.312), (16000, 0.41), (22050, 0.455), (24000, 0.466), (48000, 0.554)]
+)
 def test_all_pass_alpha_matches_sptk(fs, alpha):
     """SPTK's mcepalpha gives these constants."""
     assert quality.all_pass_alpha(fs) == pytest.approx(alpha, abs=1e-6)

@@ -40,7 +40,13 @@ from espnet2_spiking.bin.evaluate import load_wav, read_scp
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import LogMel
 from espnet2_spiking.metrics import plots
-from espnet2_spiking.metrics.energy import EnergyCount, component, count_energy, record_spikes, reference_energy
+from espnet2_spiking.metrics.energy import (
+    EnergyCount,
+    component,
+    count_energy,
+    record_spikes,
+    reference_energy,
+)
 from espnet2_spiking.metrics.report import append_report, render_report
 from espnet2_spiking.metrics.signals import harmonic_glide
 from espnet2_spiking.metrics.speed import real_time_factor
@@ -55,7 +61,11 @@ def describe(generator: torch.nn.Module, origin: str) -> str:
     """One line: class, size, time steps, where the weights come from."""
     params = sum(p.numel() for p in generator.parameters())
     steps = getattr(getattr(generator, "backbone", None), "time_steps", None)
-    return f"{type(generator).__name__}, {params:,} parameters" + (f", T={steps}" if steps else "") + f", {origin}"
+    return (
+        f"{type(generator).__name__}, {params:,} parameters"
+        + (f", T={steps}" if steps else "")
+        + f", {origin}"
+    )
 
 
 def load_vocoder(
@@ -92,25 +102,37 @@ def load_vocoder(
 
 def _features_of(generator: torch.nn.Module, fs: int) -> LogMel:
     """The Vocos features that match a generator's mel bins, FFT size and hop."""
-    return LogMel(fs=fs, n_fft=generator.head.istft.n_fft, hop_length=generator.upsample_factor,
-                  n_mels=generator.in_channels)  # fmt: skip
+    return LogMel(
+        fs=fs,
+        n_fft=generator.head.istft.n_fft,
+        hop_length=generator.upsample_factor,
+        n_mels=generator.in_channels,
+    )
 
 
 def teacher_like(student: SimpleNamespace) -> SimpleNamespace:
     """An untrained Vocos teacher of the student's shape (for energy and speed)."""
     g = student.generator
     block = g.backbone.convnext[0]
-    teacher = VocosGenerator(
-        in_channels=g.in_channels,
-        dim=block.dwconv.in_channels,
-        intermediate_dim=block.pwconv1.out_features,
-        num_layers=len(g.backbone.convnext),
-        kernel_size=block.dwconv.kernel_size[0],
-        n_fft=g.head.istft.n_fft,
-        hop_length=g.upsample_factor,
-    ).to(next(g.parameters()).device).eval()
-    return SimpleNamespace(generator=teacher, feats_extract=student.feats_extract, fs=student.fs,
-                           description=describe(teacher, "untrained, the student's shape"))  # fmt: skip
+    teacher = (
+        VocosGenerator(
+            in_channels=g.in_channels,
+            dim=block.dwconv.in_channels,
+            intermediate_dim=block.pwconv1.out_features,
+            num_layers=len(g.backbone.convnext),
+            kernel_size=block.dwconv.kernel_size[0],
+            n_fft=g.head.istft.n_fft,
+            hop_length=g.upsample_factor,
+        )
+        .to(next(g.parameters()).device)
+        .eval()
+    )
+    return SimpleNamespace(
+        generator=teacher,
+        feats_extract=student.feats_extract,
+        fs=student.fs,
+        description=describe(teacher, "untrained, the student's shape"),
+    )
 
 
 def load_inputs(data: Optional[str], num_utts: int, fs: int, hop_length: int) -> Dict[str, np.ndarray]:
@@ -165,7 +187,9 @@ def benchmark(
     counts: Dict[str, EnergyCount] = {}
     for name, system in systems.items():
         logging.info(f"counting operations of {name} on {len(inputs)} input(s)")
-        counts[name] = sum((count_energy(system.generator, _mel(system, a)) for a in inputs.values()), EnergyCount())
+        counts[name] = sum(
+            (count_energy(system.generator, _mel(system, a)) for a in inputs.values()), EnergyCount()
+        )
     results["energy"] = {name: c.summary() for name, c in counts.items()}
     results["reference_energy"] = {"published inputs": reference_energy()}
     for name, system in systems.items():
@@ -191,14 +215,22 @@ def benchmark(
             mel = _mel(system, speed_inputs(first, speed_seconds, system.fs)).to(device)
             for batch in batch_sizes:
                 logging.info(f"timing {name} on {device}, batch {batch}")
-                runs.append(real_time_factor(generator, mel.expand(batch, -1, -1), system.fs, warmup, repeats))
+                runs.append(
+                    real_time_factor(generator, mel.expand(batch, -1, -1), system.fs, warmup, repeats)
+                )
         results["speed"][name] = runs
 
-    pictures = {"energy by part": plots.plot_energy({n: c.components() for n, c in counts.items()}, out / "energy.png")}
+    pictures = {
+        "energy by part": plots.plot_energy(
+            {n: c.components() for n, c in counts.items()}, out / "energy.png"
+        )
+    }
     for name, system in systems.items():
         if counts[name].spikes:
             pictures[f"firing rates: {name}"] = plots.plot_firing_rates(
-                counts[name].firing_rates, out / f"firing_rates_{name}.png", f"Firing rate per spiking layer: {name}"
+                counts[name].firing_rates,
+                out / f"firing_rates_{name}.png",
+                f"Firing rate per spiking layer: {name}",
             )
             spikes = record_spikes(system.generator, _mel(system, first), raster_layers)
             if spikes:
@@ -228,15 +260,30 @@ def _write_layer_table(path: Path, counts: Dict[str, EnergyCount]):
 
 
 def add_model_arguments(parser: argparse.ArgumentParser):
-    """``--model_file``/``--train_config`` or ``--generator_type``/``--generator_conf``, ``--fs``, ``--device``."""
+    """Trained (``--model_file``, ``--train_config``) or untrained (``--generator_type``,
+    ``--generator_conf``, ``--fs``) model, and ``--device``."""
     group = parser.add_argument_group("model")
-    group.add_argument("--model_file", type=str_or_none, default=None, help="Trained generator checkpoint (*.pth)")
-    group.add_argument("--train_config", type=str_or_none, default=None,
-                       help="Its config.yaml (default: beside --model_file)")  # fmt: skip
-    group.add_argument("--generator_type", choices=sorted(VOCODERS), default="spiking_vocos",
-                       help="Untrained generator to build when no --model_file is given")  # fmt: skip
-    group.add_argument("--generator_conf", action=NestedDictAction, default=dict(),
-                       help="Its arguments, e.g. time_steps=4 or '{dim: 512}'")  # fmt: skip
+    group.add_argument(
+        "--model_file", type=str_or_none, default=None, help="Trained generator checkpoint (*.pth)"
+    )
+    group.add_argument(
+        "--train_config",
+        type=str_or_none,
+        default=None,
+        help="Its config.yaml (default: beside --model_file)",
+    )
+    group.add_argument(
+        "--generator_type",
+        choices=sorted(VOCODERS),
+        default="spiking_vocos",
+        help="Untrained generator to build when no --model_file is given",
+    )
+    group.add_argument(
+        "--generator_conf",
+        action=NestedDictAction,
+        default=dict(),
+        help="Its arguments, e.g. time_steps=4 or '{dim: 512}'",
+    )
     group.add_argument("--fs", type=int, default=24000, help="Sample rate of an untrained generator")
     group.add_argument("--device", default="cpu", help="Device the model is loaded on")
 
@@ -247,23 +294,41 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_model_arguments(parser)
-    parser.add_argument("--teacher_model_file", type=str_or_none, default=None, help="Trained ANN teacher (*.pth)")
+    parser.add_argument(
+        "--teacher_model_file", type=str_or_none, default=None, help="Trained ANN teacher (*.pth)"
+    )
     parser.add_argument("--teacher_config", type=str_or_none, default=None, help="The teacher's config.yaml")
     parser.add_argument("--no_teacher", action="store_true", help="Benchmark the model alone")
-    parser.add_argument("--data", type=str_or_none, default=None,
-                        help="Kaldi wav.scp of inputs at the model's rate (default: a synthetic tone)")  # fmt: skip
+    parser.add_argument(
+        "--data",
+        type=str_or_none,
+        default=None,
+        help="Kaldi wav.scp of inputs at the model's rate (default: a synthetic tone)",
+    )
     parser.add_argument("--num_utts", type=int, default=10, help="Utterances of --data counted for energy")
     parser.add_argument("--out_dir", required=True, help="Where results, pictures and report.md are written")
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 16], help="Batch sizes timed")
-    parser.add_argument("--speed_seconds", type=float, default=10.0, help="Seconds of audio per utterance timed")
+    parser.add_argument(
+        "--speed_seconds", type=float, default=10.0, help="Seconds of audio per utterance timed"
+    )
     parser.add_argument("--warmup", type=int, default=1, help="Untimed calls before timing")
     parser.add_argument("--repeats", type=int, default=5, help="Timed calls (the median is reported)")
-    parser.add_argument("--num_threads", type=int, default=None, help="CPU threads of torch (default: torch's)")
-    parser.add_argument("--speed_devices", nargs="+", default=None,
-                        help="Devices timed (default: cpu, and cuda when present)")  # fmt: skip
-    parser.add_argument("--raster_layers", default=r"lif1$", help="Regex of the spiking layers in spikes_*.png")
-    parser.add_argument("--quality", action="append", default=[], metavar="NAME=METRICS_JSON",
-                        help="Add a system's metrics.json from evaluate to the report (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--num_threads", type=int, default=None, help="CPU threads of torch (default: torch's)"
+    )
+    parser.add_argument(
+        "--speed_devices", nargs="+", default=None, help="Devices timed (default: cpu, and cuda when present)"
+    )
+    parser.add_argument(
+        "--raster_layers", default=r"lif1$", help="Regex of the spiking layers in spikes_*.png"
+    )
+    parser.add_argument(
+        "--quality",
+        action="append",
+        default=[],
+        metavar="NAME=METRICS_JSON",
+        help="Add a system's metrics.json from evaluate to the report (repeatable)",
+    )
     parser.add_argument("--title", default="Benchmark", help="Heading of the report")
     parser.add_argument("--results_md", type=str_or_none, default=None, help="Append the report to this file")
     parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
@@ -277,19 +342,24 @@ def _read_quality(entries: List[str]) -> Dict[str, dict]:
         if not sep or not name:
             raise ValueError(f"--quality expects NAME=path/to/metrics.json, got {entry!r}")
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"--quality {entry}: {path} not found (run espnet2_spiking.bin.evaluate first)")
+            raise FileNotFoundError(
+                f"--quality {entry}: {path} not found (run espnet2_spiking.bin.evaluate first)"
+            )
         quality[name] = json.loads(Path(path).read_text())
     return quality
 
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+    )
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     quality = _read_quality(args.quality)
-    model = load_vocoder(args.model_file, args.train_config, args.generator_type, args.generator_conf, args.fs,
-                         args.device)  # fmt: skip
+    model = load_vocoder(
+        args.model_file, args.train_config, args.generator_type, args.generator_conf, args.fs, args.device
+    )
     systems = {}
     if args.teacher_model_file:
         systems["teacher"] = load_vocoder(args.teacher_model_file, args.teacher_config, device=args.device)
@@ -311,7 +381,7 @@ def main(cmd=None):
         devices=args.speed_devices,
         raster_layers=args.raster_layers,
         quality=quality,
-        input_description=f"{source}, {frames} frames at {model.fs} Hz; speed on {args.speed_seconds:g} s of it",
+        input_description=f"{source}, {frames} frames at {model.fs} Hz; speed on {args.speed_seconds:g} s",
         title=args.title,
     )
     if args.results_md:

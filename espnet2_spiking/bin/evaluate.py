@@ -118,7 +118,9 @@ def score_utterance(utt: str, ref_path: str, gen_path: str, settings: EvalSettin
             f"utterance {utt}: sample rates differ: reference {ref_path} is {fs} Hz, generated "
             f"{gen_path} is {gen_fs} Hz. Generate at {fs} Hz or resample (sox in.wav -r {fs} out.wav)."
         )
-    ref, gen = align(ref, gen, round(settings.max_length_diff * fs), f"utterance {utt} ({ref_path}, {gen_path})")
+    ref, gen = align(
+        ref, gen, round(settings.max_length_diff * fs), f"utterance {utt} ({ref_path}, {gen_path})"
+    )
     if "crepe" not in _STATE:
         _STATE["crepe"] = CrepePitch(
             settings.crepe, settings.pitch_cache_dir, settings.crepe_batch_size, settings.device
@@ -186,7 +188,9 @@ def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, n
             f"e.g. {', '.join(missing[:5])}; pass a ref_scp that lists them"
         )
     if len(refs) > len(gens):
-        logging.info(f"{len(refs) - len(gens)} reference utterances have no generated audio; scoring {len(gens)}")
+        logging.info(
+            f"{len(refs) - len(gens)} reference utterances have no generated audio; scoring {len(gens)}"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(utt, refs[utt], gen, settings) for utt, gen in gens.items()]
@@ -221,20 +225,44 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ref_scp", required=True, help="Kaldi scp of the reference audio: 'utt_id path'")
     parser.add_argument("--gen_scp", required=True, help="Kaldi scp of the generated audio: 'utt_id path'")
     parser.add_argument("--out_dir", required=True, help="Where metrics.json and utt_metrics.tsv are written")
-    parser.add_argument("--nj", type=int, default=1, help="Parallel processes (utterances are split among them)")
-    parser.add_argument("--crepe_model", choices=["full", "tiny"], default="full",
-                        help="CREPE size: full for publication, tiny for quick runs")  # fmt: skip
+    parser.add_argument(
+        "--nj", type=int, default=1, help="Parallel processes (utterances are split among them)"
+    )
+    parser.add_argument(
+        "--crepe_model",
+        choices=["full", "tiny"],
+        default="full",
+        help="CREPE size: full for publication, tiny for quick runs",
+    )
     parser.add_argument("--crepe_batch_size", type=int, default=512, help="CREPE frames per network call")
-    parser.add_argument("--pitch_cache_dir", type=str_or_none, default=str(DEFAULT_CACHE),
-                        help="Cache of CREPE pitch tracks ('none': no cache)")  # fmt: skip
-    parser.add_argument("--voicing_threshold", type=float, default=0.21, help="Voiced when periodicity >= this")
+    parser.add_argument(
+        "--pitch_cache_dir",
+        type=str_or_none,
+        default=str(DEFAULT_CACHE),
+        help="Cache of CREPE pitch tracks ('none': no cache)",
+    )
+    parser.add_argument(
+        "--voicing_threshold", type=float, default=0.21, help="Voiced when periodicity >= this"
+    )
     parser.add_argument("--silence_db", type=float, default=-60.0, help="Unvoiced below this loudness (dB)")
-    parser.add_argument("--max_length_diff", type=float, default=0.025,
-                        help="Length differences up to this many seconds are trimmed, larger ones refused")  # fmt: skip
-    parser.add_argument("--mel_conf", action=NestedDictAction, default=dict(),
-                        help="LogMel arguments for mel L1 besides fs (default: the Vocos features)")  # fmt: skip
-    parser.add_argument("--utmos_model", type=str_or_none, default=None,
-                        help="Local TorchScript UTMOS checkpoint, called as model(wav (1, N) at 16 kHz)")  # fmt: skip
+    parser.add_argument(
+        "--max_length_diff",
+        type=float,
+        default=0.025,
+        help="Length differences up to this many seconds are trimmed, larger ones refused",
+    )
+    parser.add_argument(
+        "--mel_conf",
+        action=NestedDictAction,
+        default=dict(),
+        help="LogMel arguments for mel L1 besides fs (default: the Vocos features)",
+    )
+    parser.add_argument(
+        "--utmos_model",
+        type=str_or_none,
+        default=None,
+        help="Local TorchScript UTMOS checkpoint, called as model(wav (1, N) at 16 kHz)",
+    )
     parser.add_argument("--device", default="cpu", help="Device for CREPE and UTMOS")
     parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
     return parser
@@ -242,7 +270,9 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+    )
     settings = EvalSettings(
         crepe=CrepeSettings(model=args.crepe_model, silence_db=args.silence_db),
         voicing_threshold=args.voicing_threshold,

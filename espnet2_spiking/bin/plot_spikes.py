@@ -58,9 +58,14 @@ def plot_spikes(vocoder, wav: str, out: str, layers: str = r"lif1$", max_channel
     hop = vocoder.generator.upsample_factor
     return dict(
         spikes=plots.plot_spike_raster(raster, out, max_channels),
-        firing_rates=plots.plot_firing_rates(rates, f"{stem}_firing_rates.png", f"Firing rates: {Path(wav).name}"),
+        firing_rates=plots.plot_firing_rates(
+            rates, f"{stem}_firing_rates.png", f"Firing rates: {Path(wav).name}"
+        ),
         mel=plots.plot_mels(
-            {f"recording ({Path(wav).name})": mel[0].cpu().numpy(), "vocoder output": output_mel[0].cpu().numpy()},
+            {
+                f"recording ({Path(wav).name})": mel[0].cpu().numpy(),
+                "vocoder output": output_mel[0].cpu().numpy(),
+            },
             f"{stem}_mel.png",
             vocoder.fs,
             hop,
@@ -75,7 +80,9 @@ def get_parser() -> argparse.ArgumentParser:
     )
     add_model_arguments(parser)
     parser.add_argument("--wav", required=True, help="Recording to decode (mono)")
-    parser.add_argument("--out", required=True, help="Raster PNG; *_firing_rates.png and *_mel.png go beside it")
+    parser.add_argument(
+        "--out", required=True, help="Raster PNG; *_firing_rates.png and *_mel.png go beside it"
+    )
     parser.add_argument("--layers", default=r"lif1$", help="Regex of the spiking layers in the raster")
     parser.add_argument("--max_channels", type=int, default=64, help="Channels per layer in the raster")
     parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
@@ -84,9 +91,12 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    vocoder = load_vocoder(args.model_file, args.train_config, args.generator_type, args.generator_conf, args.fs,
-                           args.device)  # fmt: skip
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+    )
+    vocoder = load_vocoder(
+        args.model_file, args.train_config, args.generator_type, args.generator_conf, args.fs, args.device
+    )
     for path in plot_spikes(vocoder, args.wav, args.out, args.layers, args.max_channels).values():
         logging.info(f"wrote {path}")
 

@@ -126,10 +126,23 @@ def _irfft(share: float):
 
 
 _COMPARISONS = [
-    aten.abs.default, aten.eq.Scalar, aten.eq.Tensor, aten.ne.Scalar, aten.ne.Tensor, aten.ge.Scalar,
-    aten.ge.Tensor, aten.gt.Scalar, aten.gt.Tensor, aten.le.Scalar, aten.le.Tensor, aten.lt.Scalar,
-    aten.lt.Tensor, aten.clamp.default, aten.clamp_min.default, aten.clamp_max.default,
-]  # fmt: skip
+    aten.abs.default,
+    aten.eq.Scalar,
+    aten.eq.Tensor,
+    aten.ne.Scalar,
+    aten.ne.Tensor,
+    aten.ge.Scalar,
+    aten.ge.Tensor,
+    aten.gt.Scalar,
+    aten.gt.Tensor,
+    aten.le.Scalar,
+    aten.le.Tensor,
+    aten.lt.Scalar,
+    aten.lt.Tensor,
+    aten.clamp.default,
+    aten.clamp_min.default,
+    aten.clamp_max.default,
+]
 MAC_RULES = {
     aten.mul.Tensor: _per_element(1),
     aten.mul.Scalar: _per_element(1),
@@ -227,7 +240,9 @@ class EnergyCount:
             ),
             ops=dict(reference=vars(self.reference), complete=vars(self.complete)),
             components=self.components(per_frames),
-            layers={n: dict(vars(o), energy_mj=self.energy_mj(o, per_frames)) for n, o in self.layers.items()},
+            layers={
+                n: dict(vars(o), energy_mj=self.energy_mj(o, per_frames)) for n, o in self.layers.items()
+            },
             firing_rates=self.firing_rates,
             global_firing_rate=self.global_firing_rate,
             not_counted=self.not_counted,
@@ -261,7 +276,9 @@ def count_energy(generator: torch.nn.Module, mel: torch.Tensor) -> EnergyCount:
     Returns:
         The counts of this forward pass.
     """
-    counters = dict(mac=MACCounter(extra_rules=MAC_RULES), ac=ACCounter(extra_rules=AC_RULES), synop=SynOpCounter())
+    counters = dict(
+        mac=MACCounter(extra_rules=MAC_RULES), ac=ACCounter(extra_rules=AC_RULES), synop=SynOpCounter()
+    )
     with torch.no_grad(), monitor.OutputMonitor(generator, neuron.BaseNode) as spikes:
         with DispatchCounterMode(list(counters.values())) as mode:
             generator(mel)

@@ -148,7 +148,11 @@ def pitch_metrics(stats: Dict[str, float]) -> Dict[str, float]:
     """
     f1_den = 2 * stats["tp"] + stats["fp"] + stats["fn"]
     return dict(
-        periodicity_rmse=float(np.sqrt(stats["periodicity_sq"] / stats["frames"])) if stats["frames"] else float("nan"),
+        periodicity_rmse=(
+            float(np.sqrt(stats["periodicity_sq"] / stats["frames"])) if stats["frames"] else float("nan")
+        ),
         vuv_f1=2 * stats["tp"] / f1_den if f1_den else float("nan"),
-        pitch_rmse_cents=float(np.sqrt(stats["cents_sq"] / stats["voiced_both"])) if stats["voiced_both"] else float("nan"),
+        pitch_rmse_cents=(
+            float(np.sqrt(stats["cents_sq"] / stats["voiced_both"])) if stats["voiced_both"] else float("nan")
+        ),
     )

@@ -41,9 +41,16 @@ def plot_spike_raster(spikes: Mapping[str, np.ndarray], path, max_channels: int 
         counts = np.asarray(s)[:, :, :max_channels].sum(0)  # (L, C)
         frame, channel = np.nonzero(counts)
         points = ax.scatter(
-            frame, channel, np.full(frame.shape, depth), c=counts[frame, channel], s=2,
-            cmap="viridis", vmin=1, vmax=time_steps, depthshade=False,
-        )  # fmt: skip
+            frame,
+            channel,
+            np.full(frame.shape, depth),
+            c=counts[frame, channel],
+            s=2,
+            cmap="viridis",
+            vmin=1,
+            vmax=time_steps,
+            depthshade=False,
+        )
     ax.set_xlabel("frame")
     ax.set_ylabel("channel")
     ax.set_zlabel("layer")
@@ -70,7 +77,9 @@ def plot_firing_rates(rates: Mapping[str, float], path, title: str = "Firing rat
     return _save(fig, path)
 
 
-def plot_energy(systems: Mapping[str, Mapping[str, Mapping[str, float]]], path, per_frames: int = 1000) -> Path:
+def plot_energy(
+    systems: Mapping[str, Mapping[str, Mapping[str, float]]], path, per_frames: int = 1000
+) -> Path:
     """Stacked horizontal bars: energy by vocoder part, each system in both conventions.
 
     Args:
@@ -79,8 +88,14 @@ def plot_energy(systems: Mapping[str, Mapping[str, Mapping[str, float]]], path, 
         per_frames: Frames the energies are given for (axis label).
     """
     parts = list(dict.fromkeys(p for comps in systems.values() for p in comps))
-    rows = [(f"{name}\n{conv}", comps, conv) for name, comps in systems.items() for conv in ("reference", "complete")]
-    colours = plt.get_cmap("tab20")([(2 * i) % 20 + (2 * i) // 20 for i in range(len(parts))])  # dark hues first
+    rows = [
+        (f"{name}\n{conv}", comps, conv)
+        for name, comps in systems.items()
+        for conv in ("reference", "complete")
+    ]
+    colours = plt.get_cmap("tab20")(
+        [(2 * i) % 20 + (2 * i) // 20 for i in range(len(parts))]
+    )  # dark hues first
     fig, ax = plt.subplots(figsize=(10, 1.0 + 0.7 * len(rows)))
     left = np.zeros(len(rows))
     for part, colour in zip(parts, colours):
@@ -113,7 +128,9 @@ def plot_mels(mels: Dict[str, np.ndarray], path, fs: int, hop_length: int) -> Pa
     fig, axes = plt.subplots(1, len(mels), figsize=(5 * len(mels), 3.5), sharey=True, squeeze=False)
     for ax, (title, mel) in zip(axes[0], mels.items()):
         extent = (0, mel.shape[1] * hop_length / fs, 0, mel.shape[0])
-        image = ax.imshow(mel, origin="lower", aspect="auto", extent=extent, vmin=low, vmax=high, cmap="magma")
+        image = ax.imshow(
+            mel, origin="lower", aspect="auto", extent=extent, vmin=low, vmax=high, cmap="magma"
+        )
         ax.set_title(title)
         ax.set_xlabel("time (s)")
     axes[0, 0].set_ylabel("mel bin")

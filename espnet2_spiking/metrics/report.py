@@ -59,8 +59,15 @@ def _energy_section(results: dict) -> List[str]:
                 _fmt(e["global_firing_rate"]),
             ]
         )
-    header = ["system", "reference convention (mJ)", "complete count (mJ)", "MACs", "ACs", "of which SynOps",
-              "firing rate"]  # fmt: skip
+    header = [
+        "system",
+        "reference convention (mJ)",
+        "complete count (mJ)",
+        "MACs",
+        "ACs",
+        "of which SynOps",
+        "firing rate",
+    ]
     out = [
         f"### Energy per {per} frames",
         "",
@@ -91,7 +98,11 @@ def _energy_section(results: dict) -> List[str]:
     header = ["part"] + [f"{n} {conv}" for n in names for conv in ("reference", "complete")]
     rows = [
         [part]
-        + [_fmt(energy[n]["components"].get(part, {}).get(conv), "{:.3f}") for n in names for conv in ("reference", "complete")]
+        + [
+            _fmt(energy[n]["components"].get(part, {}).get(conv), "{:.3f}")
+            for n in names
+            for conv in ("reference", "complete")
+        ]
         for part in parts
     ]
     out += [markdown_table(header, rows), ""]
@@ -102,9 +113,15 @@ def _energy_section(results: dict) -> List[str]:
     free = [op for op in uncounted if op in FREE_OPS]
     left_out = [op for op in uncounted if op not in FREE_OPS]
     if free:
-        out += [f"Not counted (no arithmetic: copies, views, casts): {', '.join(f'`{op}`' for op in free)}.", ""]
+        out += [
+            f"Not counted (no arithmetic: copies, views, casts): {', '.join(f'`{op}`' for op in free)}.",
+            "",
+        ]
     if left_out:
-        out += [f"**Arithmetic without a counting rule, left out:** {', '.join(f'`{op}`' for op in left_out)}.", ""]
+        out += [
+            f"**Arithmetic without a counting rule, left out:** {', '.join(f'`{op}`' for op in left_out)}.",
+            "",
+        ]
     return out
 
 
@@ -118,16 +135,40 @@ def _firing_section(energy: Dict[str, dict]) -> List[str]:
 
 
 def _speed_section(speed: Dict[str, List[dict]]) -> List[str]:
-    header = ["system", "device", "threads", "batch", "audio per call (s)", "median (s)", "RTF", "x real time",
-              "warm-up / repeats"]  # fmt: skip
+    header = [
+        "system",
+        "device",
+        "threads",
+        "batch",
+        "audio per call (s)",
+        "median (s)",
+        "RTF",
+        "x real time",
+        "warm-up / repeats",
+    ]
     rows = [
-        [name, r["device"], r["threads"], r["batch_size"], f"{r['audio_s']:.2f}", f"{r['median_s']:.4f}",
-         f"{r['rtf']:.4f}", f"{r['speed_x']:.1f}", f"{r['warmup']} / {r['repeats']}"]
+        [
+            name,
+            r["device"],
+            r["threads"],
+            r["batch_size"],
+            f"{r['audio_s']:.2f}",
+            f"{r['median_s']:.4f}",
+            f"{r['rtf']:.4f}",
+            f"{r['speed_x']:.1f}",
+            f"{r['warmup']} / {r['repeats']}",
+        ]
         for name, runs in speed.items()
         for r in runs
-    ]  # fmt: skip
-    return ["### Speed", "", "Same machine, same run; RTF = median seconds per call / seconds of audio.", "",
-            markdown_table(header, rows), ""]  # fmt: skip
+    ]
+    return [
+        "### Speed",
+        "",
+        "Same machine, same run; RTF = median seconds per call / seconds of audio.",
+        "",
+        markdown_table(header, rows),
+        "",
+    ]
 
 
 def render_report(results: dict, title: str = "Benchmark") -> str:
@@ -180,5 +221,7 @@ def append_report(report_md, results_md) -> Path:
     text = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", relink, report_md.read_text())
     results_md.parent.mkdir(parents=True, exist_ok=True)
     with open(results_md, "a") as f:
-        f.write(("\n" if results_md.exists() and results_md.stat().st_size else "") + text.rstrip("\n") + "\n")
+        f.write(
+            ("\n" if results_md.exists() and results_md.stat().st_size else "") + text.rstrip("\n") + "\n"
+        )
     return results_md
