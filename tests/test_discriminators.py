@@ -2,14 +2,8 @@ import pytest
 import torch
 
 from espnet2_spiking.gan_vocoder.discriminators import MultiPeriodMultiResolutionDiscriminator
+from tests.conftest import TINY_DISCRIMINATOR
 
-# Small enough for a 2-core CPU; FFT sizes that suit an 8 kHz, n_fft 64 vocoder.
-TINY_DISCRIMINATOR = dict(
-    periods=[2, 3],
-    period_discriminator_params=dict(channels=4, max_downsample_channels=8),
-    fft_sizes=[128, 64, 32],
-    channels=4,
-)
 
 
 def test_output_structure():

@@ -6,8 +6,7 @@ from espnet2_spiking.gan_vocoder.espnet_model import ESPnetGANVocoderModel, rand
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import LogMel
-from tests.conftest import TINY_MEL, make_spiking_vocos_args, make_vocos_args
-from tests.test_discriminators import TINY_DISCRIMINATOR
+from tests.conftest import TINY_DISCRIMINATOR, TINY_MEL, make_spiking_vocos_args, make_vocos_args
 
 SEGMENT = 512  # 32 frames of hop 16
 VARIANTS = {

@@ -86,6 +86,27 @@ class LogMel(AbsFeatsExtract):
         feats_lengths = input_lengths // self.hop_length + 1
         return feats, feats_lengths
 
+    def vocoder_conf(self, conf: Dict[str, Any], conf_name: str = "generator_conf") -> Dict[str, Any]:
+        """Complete a vocoder's arguments with the frame settings of these features.
+
+        ``in_channels``, ``n_fft`` and ``hop_length`` are filled in where absent; a value
+        that contradicts the features is refused, naming both settings.
+
+        Args:
+            conf: Vocoder keyword arguments.
+            conf_name: How the user's config calls ``conf``, for the error message.
+        """
+        conf = dict(conf)
+        for key, value in dict(in_channels=self.n_mels, n_fft=self.n_fft, hop_length=self.hop_length).items():
+            if conf.setdefault(key, value) != value:
+                feats_key = "n_mels" if key == "in_channels" else key
+                raise ValueError(
+                    f"{conf_name}.{key}={conf[key]} contradicts the features' {feats_key}={value} "
+                    f"(feats_extract_conf): the vocoder must be built for the features it decodes. "
+                    f"Drop {key} from {conf_name} (it is taken from the features) or make the two agree."
+                )
+        return conf
+
     def output_size(self) -> int:
         return self.n_mels
 
