@@ -6,9 +6,10 @@ training, ``inference(c: (L, C)) -> (L * hop, 1)`` while decoding, and checks
 ``upsample_factor`` against the feature extractor's hop.
 """
 
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
+from espnet2.layers.global_mvn import GlobalMVN
 
 from espnet2_spiking.gan_vocoder.istft_head import ISTFTHead
 
@@ -25,14 +26,22 @@ class MelVocoder(torch.nn.Module):
 
     Subclasses set ``backbone``, whose ``forward(mel (B, C, L))`` returns the final
     features (B, L, dim) and the list of per-block hidden states, and call
-    ``super().__init__(in_channels, dim, n_fft, hop_length)``.
+    ``super().__init__(in_channels, dim, n_fft, hop_length, stats_file)``.
+
+    ``stats_file``: the ``feats_stats.npz`` of an ESPnet text-to-mel model trained with
+    ``normalize: global_mvn``. ``joint_text2wav`` hands such a model's normalised output
+    to the vocoder; with the file, the vocoder undoes the normalisation first, so a
+    vocoder trained on raw log-mels decodes it.
     """
 
-    def __init__(self, in_channels: int, dim: int, n_fft: int, hop_length: int):
+    def __init__(
+        self, in_channels: int, dim: int, n_fft: int, hop_length: int, stats_file: Optional[str] = None
+    ):
         super().__init__()
         self.in_channels = in_channels
         self.upsample_factor = hop_length
         self.head = ISTFTHead(dim, n_fft, hop_length)
+        self.normalize = GlobalMVN(stats_file) if stats_file is not None else None
 
     def check_mel(self, c: torch.Tensor, rank: int = 3):
         """Refuse a mel that this vocoder cannot decode, saying what was expected.
@@ -63,6 +72,8 @@ class MelVocoder(torch.nn.Module):
     def features(self, c: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         """Args: c: log-mel (B, C, L). Returns: features (B, L, dim) and per-block hidden states."""
         self.check_mel(c)
+        if self.normalize is not None:  # GlobalMVN.inverse works in place: keep the caller's mel
+            c = self.normalize.inverse(c.transpose(1, 2).clone())[0].transpose(1, 2)
         return self.backbone(c)
 
     def forward(self, c: torch.Tensor) -> torch.Tensor:

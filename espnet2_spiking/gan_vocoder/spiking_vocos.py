@@ -190,6 +190,7 @@ class SpikingVocosGenerator(MelVocoder):
         kernel_size: Depthwise kernel of the blocks.
         n_fft: FFT size of the ISTFT head.
         hop_length: Frame shift; also ``upsample_factor``.
+        stats_file: Global-MVN statistics of a normalising text-to-mel model (see ``MelVocoder``).
     """
 
     @typechecked
@@ -210,8 +211,9 @@ class SpikingVocosGenerator(MelVocoder):
         kernel_size: int = 7,
         n_fft: int = 1024,
         hop_length: int = 256,
+        stats_file: Optional[str] = None,
     ):
-        super().__init__(in_channels, dim, n_fft, hop_length)
+        super().__init__(in_channels, dim, n_fft, hop_length, stats_file)
         self.backbone = SpikingVocosBackbone(
             in_channels,
             dim,

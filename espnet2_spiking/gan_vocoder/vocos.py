@@ -95,6 +95,7 @@ class VocosGenerator(MelVocoder):
         kernel_size: Depthwise kernel of the blocks.
         n_fft: FFT size of the ISTFT head.
         hop_length: Frame shift; also ``upsample_factor``.
+        stats_file: Global-MVN statistics of a normalising text-to-mel model (see ``MelVocoder``).
     """
 
     @typechecked
@@ -108,8 +109,9 @@ class VocosGenerator(MelVocoder):
         kernel_size: int = 7,
         n_fft: int = 1024,
         hop_length: int = 256,
+        stats_file: Optional[str] = None,
     ):
-        super().__init__(in_channels, dim, n_fft, hop_length)
+        super().__init__(in_channels, dim, n_fft, hop_length, stats_file)
         self.backbone = VocosBackbone(
             in_channels, dim, intermediate_dim, num_layers, layer_scale_init_value, kernel_size
         )

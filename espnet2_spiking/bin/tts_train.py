@@ -1,0 +1,20 @@
+#!/usr/bin/env python3
+"""ESPnet's ``tts_train`` (text-to-mel models) with the plugin's ``vocos_mel`` features.
+
+Example:
+    python -m espnet2_spiking.bin.tts_train --config conf/tuning/train_tacotron2_mini.yaml \\
+        --feats_extract vocos_mel ...   # every option of espnet2.bin.tts_train
+"""
+
+from espnet2_spiking.registry import register_tts_tasks
+
+
+def main(cmd=None):
+    register_tts_tasks()
+    from espnet2.tasks.tts import TTSTask
+
+    TTSTask.main(cmd=cmd)
+
+
+if __name__ == "__main__":
+    main()
