@@ -30,6 +30,8 @@ COMMON = dict(
     num_workers=0,
     best_model_criterion=[["train", "total_count", "max"]],
     seed=0,
+    use_matplotlib=False,  # loss curves and attention plots cost seconds per run on this CPU
+    use_tensorboard=False,
 )
 
 

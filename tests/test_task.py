@@ -36,6 +36,8 @@ TINY_TRAIN = dict(
     optim2_conf=dict(lr=5.0e-4, betas=[0.8, 0.9]),
     best_model_criterion=[["valid", "mel_loss", "min"], ["train", "total_count", "max"]],
     seed=0,
+    use_matplotlib=False,  # loss curves cost seconds per run on this CPU
+    use_tensorboard=False,
 )
 VARIANTS = {
     "vocos": dict(generator="vocos"),

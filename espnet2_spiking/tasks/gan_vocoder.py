@@ -91,6 +91,8 @@ class GANVocoderTask(AbsTask):
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
+        # a vocoder has no attention to plot; ESPnet's probe for it costs seconds per epoch
+        parser.set_defaults(num_att_plot=0)
 
     @classmethod
     def check_required_command_args(cls, args: argparse.Namespace):
