@@ -1,0 +1,429 @@
+#!/usr/bin/env bash
+# Spiking Vocos recipe template: a mel-to-waveform GAN vocoder (ANN Vocos teacher,
+# spiking Vocos student) trained and evaluated the ESPnet way. A corpus recipe's run.sh
+# sets the corpus's options and calls this script.
+#
+#   1. Data preparation: local/data.sh -> data/<set>/{wav.scp,text,utt2spk,spk2utt}
+#   2. Features: audio formatted into dump/raw/<set>/ (mono, fs, duration limits), log-mel
+#      features as Kaldi ark/scp (dump/raw/<set>/feats.scp), training shape statistics
+#   3. Teacher training (ANN Vocos)
+#   4. Student training (Spiking Vocos; distillation reads the teacher of stage 3)
+#   5. Copy synthesis of the test sets with teacher and student, scored with the project's
+#      benchmark tools; the table goes to ${expdir}/RESULTS.md
+#   6. Joint text-to-wav: text -> text-to-mel model (given by --tts_exp, or trained here on
+#      the same corpus and features) -> the spiking vocoder (joint_text2wav) -> waveforms
+#
+# Every stage can be run alone (--stage N --stop_stage N) and skips work that is complete;
+# a re-run never deletes finished results. Training resumes from its checkpoint.
+
+set -euo pipefail
+
+log() {
+    local fname=${BASH_SOURCE[1]##*/}
+    echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*"
+}
+SECONDS=0
+
+# General configuration
+stage=1              # Processes start from this stage.
+stop_stage=6         # Processes stop after this stage.
+ngpu=0               # GPUs per node for training and decoding (0: CPU).
+num_nodes=1          # Nodes for training (more than 1 needs cmd_backend=slurm in cmd.sh).
+nj=4                 # Parallel CPU jobs (audio formatting, statistics).
+dumpdir=dump         # Formatted audio and features.
+expdir=exp           # Experiments.
+python=python3       # Python with espnet2_spiking installed (path.sh activates it).
+
+# Stage 1
+local_data_opts=     # Options for local/data.sh.
+
+# Stage 2
+min_wav_duration=0.5 # Drop clips shorter than this (seconds).
+max_wav_duration=20  # Drop clips longer than this (seconds).
+
+# Stages 3-5: vocoders
+teacher_config=      # Teacher (generator: vocos) training config; it also sets the features.
+teacher_args=        # Extra training options, e.g. "--max_epoch 1" (override the config).
+teacher_tag=         # Name of the teacher's directory ${expdir}/voc_<tag> (default: config name).
+student_config=      # Student (generator: spiking_vocos) training config.
+student_args=        # Extra student options, e.g. "--generator_conf time_steps=8".
+student_tag=         # Name of the student's directory ${expdir}/voc_<tag>.
+inference_model=valid.mel_loss.best.pth  # Checkpoint that decoding, distillation and stage 6 use.
+inference_args=      # Extra options of espnet2_spiking.bin.gan_vocoder_inference.
+evaluate_args=       # Extra options of espnet2_spiking.bin.evaluate.
+benchmark_args=      # Extra options of espnet2_spiking.bin.benchmark.
+
+# Stage 6: text to wav
+tts_exp=             # An ESPnet TTS experiment (config.yaml + ${tts_model}) with vocos_mel
+                     # features equal to the vocoder's; empty: train one here (tts_config).
+tts_model=valid.loss.best.pth  # Checkpoint of the text-to-mel model.
+tts_config=          # Text-to-mel training config (when tts_exp is empty).
+tts_args=            # Extra text-to-mel training options.
+tts_tag=             # Name of ${expdir}/tts_<tag> (default: config name).
+token_type=char      # Text tokens of the text-to-mel model trained here.
+cleaner=tacotron     # Text cleaner of the text-to-mel model trained here.
+tts_inference_args=  # Extra options of espnet2_spiking.bin.tts_inference.
+
+# Data sets, named by local/data.sh
+train_set=           # Training set.
+dev_set=             # Validation set.
+test_sets=           # Test sets (several allowed).
+
+help_message=$(cat << EOF
+Usage: $0 --train_set <set> --dev_set <set> --test_sets "<sets>" --teacher_config <yaml> --student_config <yaml> [options]
+
+Options (default in brackets):
+    --stage, --stop_stage    Stages to run, 1-6 [${stage}, ${stop_stage}].
+    --ngpu                   GPUs per node [${ngpu}].
+    --num_nodes              Nodes for training [${num_nodes}]; needs slurm in cmd.sh.
+    --nj                     Parallel CPU jobs [${nj}].
+    --dumpdir, --expdir      Output directories [${dumpdir}, ${expdir}].
+    --local_data_opts        Options for local/data.sh [${local_data_opts}].
+    --min_wav_duration       Drop shorter clips, seconds [${min_wav_duration}].
+    --max_wav_duration       Drop longer clips, seconds [${max_wav_duration}].
+    --teacher_config, --teacher_args, --teacher_tag   Teacher training (stage 3).
+    --student_config, --student_args, --student_tag   Student training (stage 4).
+    --inference_model        Checkpoint to decode with [${inference_model}].
+    --inference_args, --evaluate_args, --benchmark_args   Extra options of stage 5's tools.
+    --tts_exp                Existing text-to-mel experiment for stage 6 [trained when empty].
+    --tts_model              Its checkpoint [${tts_model}].
+    --tts_config, --tts_args, --tts_tag   Text-to-mel training (stage 6, no --tts_exp).
+    --token_type, --cleaner  Its text processing [${token_type}, ${cleaner}].
+    --tts_inference_args     Extra options of text-to-wav decoding.
+    --train_set, --dev_set, --test_sets   Data sets made by local/data.sh.
+EOF
+)
+
+log "$0 $*"
+. utils/parse_options.sh
+if [ $# -ne 0 ]; then
+    log "${help_message}"
+    log "Error: no positional arguments are expected: $*"
+    exit 2
+fi
+
+. ./path.sh
+. ./cmd.sh
+
+for name in train_set dev_set test_sets teacher_config student_config; do
+    if [ -z "${!name}" ]; then
+        log "${help_message}"
+        log "Error: --${name} is required"
+        exit 2
+    fi
+done
+
+data_feats=${dumpdir}/raw
+tag_of() {  # <config> <args>: ESPnet's experiment naming: config name + overridden options
+    local tag
+    tag=$(basename "$1" .yaml)
+    [ -n "$2" ] && tag+=$(echo "$2" | sed -e "s/--/_/g" -e "s/[ |=/]//g")
+    echo "${tag}"
+}
+[ -z "${teacher_tag}" ] && teacher_tag=$(tag_of "${teacher_config}" "${teacher_args}")
+[ -z "${student_tag}" ] && student_tag=$(tag_of "${student_config}" "${student_args}")
+teacher_exp=${expdir}/voc_${teacher_tag}
+student_exp=${expdir}/voc_${student_tag}
+vocoder_stats_dir=${expdir}/voc_stats_${train_set}
+model_name=${inference_model%.pth}
+model_name=${model_name//\//_}
+
+current_stage=0
+run_step() {  # <description> <log> <command...>: run a step; on failure name it and its log
+    local description=$1 logfile=$2
+    shift 2
+    log "${description} (log: ${logfile})"
+    if ! "$@"; then
+        log "Error: stage ${current_stage} failed at: ${description}. Read ${logfile}"
+        exit 1
+    fi
+}
+
+mel_conf() {  # <config> [key]: the config's mel settings (the last line: ESPnet prints on import)
+    ${python} -m espnet2_spiking.bin.extract_mel --config "$1" --print_conf ${2:-} | tail -n 1
+}
+
+split_scp() {  # <scp> <n> <prefix>: round-robin split into <prefix>.1.scp ... <prefix>.<n>.scp
+    awk -v n="$2" -v p="$3" '{ print > (p "." ((NR - 1) % n + 1) ".scp") }' "$1"
+}
+
+collect_stats() {  # <stats_dir> <train_inputs> <valid_inputs> <command...>: ESPnet's collect_stats in jobs
+    # <train_inputs>, <valid_inputs>: "path,name,type ..."; the first path is the key file.
+    local stats_dir=$1 train_inputs=$2 valid_inputs=$3
+    shift 3
+    local logdir=${stats_dir}/logdir opts=() n=${nj} lines i
+    mkdir -p "${logdir}"
+    for inputs in "${train_inputs}" "${valid_inputs}"; do
+        lines=$(wc -l < "${inputs%%,*}")
+        n=$((n < lines ? n : lines))
+    done
+    split_scp "${train_inputs%%,*}" "${n}" "${logdir}/train"
+    split_scp "${valid_inputs%%,*}" "${n}" "${logdir}/valid"
+    for input in ${train_inputs}; do opts+=(--train_data_path_and_name_and_type "${input}"); done
+    for input in ${valid_inputs}; do opts+=(--valid_data_path_and_name_and_type "${input}"); done
+    # Job i reads the i-th split lists (as its shape files) and writes ${logdir}/stats.i
+    run_step "collect statistics into ${stats_dir} (${n} jobs)" "${logdir}/stats.*.log" \
+        ${train_cmd} JOB=1:"${n}" "${logdir}/stats.JOB.log" \
+        "$@" --collect_stats true --ngpu 0 "${opts[@]}" \
+            --train_shape_file "${logdir}/train.JOB.scp" \
+            --valid_shape_file "${logdir}/valid.JOB.scp" \
+            --output_dir "${logdir}/stats.JOB"
+    opts=()
+    for i in $(seq "${n}"); do opts+=(--input_dir "${logdir}/stats.${i}"); done
+    run_step "aggregate statistics" "${logdir}/aggregate.log" \
+        ${train_cmd} "${logdir}/aggregate.log" \
+        ${python} -m espnet2.bin.aggregate_stats_dirs "${opts[@]}" --output_dir "${stats_dir}"
+}
+
+train() {  # <exp> <description> <command...>: train through ESPnet's launcher, resuming
+    local exp=$1 description=$2
+    shift 2
+    if [ -f "${exp}/.done" ]; then
+        log "${description}: ${exp} is complete, skipping (remove ${exp}/.done to train on;" \
+            "it resumes from ${exp}/checkpoint.pth)"
+        return
+    fi
+    mkdir -p "${exp}"
+    run_step "${description} in ${exp}" "${exp}/train.log" \
+        ${python} -m espnet2.bin.launch \
+            --cmd "${cuda_cmd} --name $(basename "${exp}")" \
+            --log "${exp}/train.log" \
+            --ngpu "${ngpu}" \
+            --num_nodes "${num_nodes}" \
+            --init_file_prefix "${exp}/.dist_init_" \
+            --multiprocessing_distributed true -- \
+            "$@" --resume true --output_dir "${exp}"
+    touch "${exp}/.done"
+}
+
+vocoder_train() {  # <exp> <config> <description> [options...]: train a vocoder on stage 2's data
+    local exp=$1 config=$2 description=$3
+    shift 3
+    # shellcheck disable=SC2086
+    train "${exp}" "${description}" \
+        ${python} -m espnet2_spiking.bin.gan_vocoder_train \
+            --config "${config}" \
+            --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
+            --valid_data_path_and_name_and_type "${data_feats}/${dev_set}/wav.scp,speech,sound" \
+            --train_shape_file "${vocoder_stats_dir}/train/speech_shape" \
+            --valid_shape_file "${vocoder_stats_dir}/valid/speech_shape" \
+            "$@"
+    if [ ! -e "${exp}/${inference_model}" ]; then
+        log "Error: ${exp}/${inference_model} was not written; read ${exp}/train.log"
+        exit 1
+    fi
+}
+
+if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+    current_stage=1
+    log "Stage 1: Data preparation: data/${train_set}, data/${dev_set}, ${test_sets// /, }"
+    # shellcheck disable=SC2086
+    if ! local/data.sh ${local_data_opts}; then
+        log "Error: stage 1 failed at: local/data.sh ${local_data_opts} (its messages are above)"
+        exit 1
+    fi
+fi
+
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+    current_stage=2
+    log "Stage 2: Features: data/ -> ${data_feats}/ (audio, log-mel ark/scp), statistics -> ${vocoder_stats_dir}"
+    teacher_mel=$(mel_conf "${teacher_config}")
+    student_mel=$(mel_conf "${student_config}")
+    if [ "${teacher_mel}" != "${student_mel}" ]; then
+        log "Error: the teacher and the student must use the same features:"
+        log "  ${teacher_config}: ${teacher_mel}"
+        log "  ${student_config}: ${student_mel}"
+        exit 1
+    fi
+    fs=$(mel_conf "${teacher_config}" fs)
+    for dset in "${train_set}" "${dev_set}" ${test_sets}; do
+        mkdir -p "${data_feats}/${dset}/logs"
+        run_step "format data/${dset} at ${fs} Hz into ${data_feats}/${dset}" \
+            "${data_feats}/${dset}/logs/format_wav_scp.log" \
+            ${train_cmd} --num_threads "${nj}" "${data_feats}/${dset}/logs/format_wav_scp.log" \
+            ${python} -m espnet2_spiking.bin.format_wav_scp --fs "${fs}" --nj "${nj}" \
+                --min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}" \
+                --in_dir "data/${dset}" --out_dir "${data_feats}/${dset}"
+        grep -h "dropped" "${data_feats}/${dset}/logs/format_wav_scp.log" || true
+        run_step "log-mel features of ${data_feats}/${dset} (${teacher_config})" \
+            "${data_feats}/${dset}/logs/extract_mel.log" \
+            ${train_cmd} "${data_feats}/${dset}/logs/extract_mel.log" \
+            ${python} -m espnet2_spiking.bin.extract_mel --config "${teacher_config}" \
+                --wav_scp "${data_feats}/${dset}/wav.scp" --out_dir "${data_feats}/${dset}"
+    done
+    if [ -f "${vocoder_stats_dir}/train/speech_shape" ]; then
+        log "${vocoder_stats_dir} is complete, skipping the statistics"
+    else
+        # shellcheck disable=SC2086
+        collect_stats "${vocoder_stats_dir}" \
+            "${data_feats}/${train_set}/wav.scp,speech,sound" \
+            "${data_feats}/${dev_set}/wav.scp,speech,sound" \
+            ${python} -m espnet2_spiking.bin.gan_vocoder_train --config "${teacher_config}" ${teacher_args}
+    fi
+fi
+
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+    current_stage=3
+    log "Stage 3: Teacher training: ${teacher_config} -> ${teacher_exp}"
+    # shellcheck disable=SC2086
+    vocoder_train "${teacher_exp}" "${teacher_config}" "teacher training" ${teacher_args}
+fi
+
+if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+    current_stage=4
+    log "Stage 4: Student training: ${student_config} -> ${student_exp} (teacher: ${teacher_exp}/${inference_model})"
+    if [ ! -e "${teacher_exp}/${inference_model}" ]; then
+        log "Error: the teacher ${teacher_exp}/${inference_model} does not exist: run stage 3 first"
+        exit 1
+    fi
+    # shellcheck disable=SC2086
+    vocoder_train "${student_exp}" "${student_config}" "student training" \
+        --teacher_model_file "${teacher_exp}/${inference_model}" ${student_args}
+fi
+
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+    current_stage=5
+    log "Stage 5: Copy synthesis of ${test_sets// /, } with ${teacher_exp} and ${student_exp}, and benchmarks"
+    for exp in "${teacher_exp}" "${student_exp}"; do
+        for dset in ${test_sets}; do
+            dir=${exp}/decode_${dset}_${model_name}
+            if [ -f "${dir}/.done" ]; then
+                log "${dir} is complete, skipping its decoding"
+            else
+                # shellcheck disable=SC2086
+                run_step "decode ${data_feats}/${dset}/feats.scp with ${exp}/${inference_model}" \
+                    "${dir}/logdir/inference.log" \
+                    ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/inference.log" \
+                    ${python} -m espnet2_spiking.bin.gan_vocoder_inference \
+                        --model_file "${exp}/${inference_model}" \
+                        --train_config "${exp}/config.yaml" \
+                        --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,feats,kaldi_ark" \
+                        --output_dir "${dir}" ${inference_args}
+                touch "${dir}/.done"
+            fi
+            if [ -f "${dir}/eval/metrics.json" ]; then
+                log "${dir}/eval/metrics.json exists, skipping its evaluation"
+            else
+                # shellcheck disable=SC2086
+                run_step "evaluate ${dir}/wav.scp against ${data_feats}/${dset}/wav.scp" \
+                    "${dir}/logdir/evaluate.log" \
+                    ${decode_cmd} "${dir}/logdir/evaluate.log" \
+                    ${python} -m espnet2_spiking.bin.evaluate \
+                        --ref_scp "${data_feats}/${dset}/wav.scp" --gen_scp "${dir}/wav.scp" \
+                        --out_dir "${dir}/eval" ${evaluate_args}
+            fi
+        done
+    done
+    for dset in ${test_sets}; do
+        dir=${student_exp}/benchmark_${dset}_${model_name}
+        if [ -f "${dir}/report.md" ]; then
+            log "${dir}/report.md exists, skipping the benchmark"
+        else
+            # shellcheck disable=SC2086
+            run_step "benchmark ${student_exp} against ${teacher_exp} on ${dset}" \
+                "${dir}/logdir/benchmark.log" \
+                ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/benchmark.log" \
+                ${python} -m espnet2_spiking.bin.benchmark \
+                    --model_file "${student_exp}/${inference_model}" \
+                    --teacher_model_file "${teacher_exp}/${inference_model}" \
+                    --data "${data_feats}/${dset}/wav.scp" \
+                    --out_dir "${dir}" ${benchmark_args}
+        fi
+    done
+    run_step "results table ${expdir}/RESULTS.md" "${expdir}/RESULTS.md" \
+        ${python} pyscripts/utils/show_voc_result.py --exp_dirs "${teacher_exp}" "${student_exp}" \
+            --out "${expdir}/RESULTS.md"
+    cat "${expdir}/RESULTS.md"
+fi
+
+if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+    current_stage=6
+    log "Stage 6: Joint text-to-wav: text -> text-to-mel -> ${student_exp}"
+    vocoder_mel=$(mel_conf "${teacher_config}")
+    if [ -z "${tts_exp}" ]; then
+        if [ -z "${tts_config}" ]; then
+            log "Error: stage 6 needs --tts_exp (an existing text-to-mel experiment) or --tts_config"
+            exit 2
+        fi
+        [ -z "${tts_tag}" ] && tts_tag=$(tag_of "${tts_config}" "${tts_args}")
+        tts_exp=${expdir}/tts_${tts_tag}
+        tts_stats_dir=${expdir}/tts_stats_${train_set}_${token_type}
+        token_list=data/${train_set}_token_list/${token_type}/tokens.txt
+        _train_dir=${data_feats}/${train_set}
+        _dev_dir=${data_feats}/${dev_set}
+        # The text-to-mel model computes the vocoder's own features from the audio.
+        tts_opts=(--feats_extract vocos_mel --feats_extract_conf "${vocoder_mel}"
+                  --token_type "${token_type}" --token_list "${token_list}"
+                  --cleaner "${cleaner}" --use_preprocessor true)
+        if [ -f "${token_list}" ]; then
+            log "${token_list} exists, skipping the token list"
+        else
+            mkdir -p "$(dirname "${token_list}")"
+            run_step "token list ${token_list} from ${_train_dir}/text" "${token_list%.txt}.log" \
+                ${train_cmd} "${token_list%.txt}.log" \
+                ${python} -m espnet2.bin.tokenize_text --token_type "${token_type}" \
+                    --cleaner "${cleaner}" -f 2- --input "${_train_dir}/text" \
+                    --output "${token_list}" --write_vocabulary true \
+                    --add_symbol "<blank>:0" --add_symbol "<unk>:1" --add_symbol "<sos/eos>:-1"
+        fi
+        if [ -f "${tts_stats_dir}/train/feats_stats.npz" ]; then
+            log "${tts_stats_dir} is complete, skipping the text-to-mel statistics"
+        else
+            # shellcheck disable=SC2086
+            collect_stats "${tts_stats_dir}" \
+                "${_train_dir}/text,text,text ${_train_dir}/wav.scp,speech,sound" \
+                "${_dev_dir}/text,text,text ${_dev_dir}/wav.scp,speech,sound" \
+                ${python} -m espnet2_spiking.bin.tts_train --config "${tts_config}" \
+                    "${tts_opts[@]}" --normalize none ${tts_args}
+        fi
+        # shellcheck disable=SC2086
+        train "${tts_exp}" "text-to-mel training" \
+            ${python} -m espnet2_spiking.bin.tts_train --config "${tts_config}" "${tts_opts[@]}" \
+                --normalize global_mvn \
+                --normalize_conf stats_file="${tts_stats_dir}/train/feats_stats.npz" \
+                --train_data_path_and_name_and_type "${_train_dir}/text,text,text" \
+                --train_data_path_and_name_and_type "${_train_dir}/wav.scp,speech,sound" \
+                --valid_data_path_and_name_and_type "${_dev_dir}/text,text,text" \
+                --valid_data_path_and_name_and_type "${_dev_dir}/wav.scp,speech,sound" \
+                --train_shape_file "${tts_stats_dir}/train/text_shape.${token_type}" \
+                --train_shape_file "${tts_stats_dir}/train/speech_shape" \
+                --valid_shape_file "${tts_stats_dir}/valid/text_shape.${token_type}" \
+                --valid_shape_file "${tts_stats_dir}/valid/speech_shape" \
+                ${tts_args}
+    fi
+    if [ ! -e "${tts_exp}/${tts_model}" ]; then
+        log "Error: the text-to-mel model ${tts_exp}/${tts_model} does not exist (--tts_exp, --tts_model)"
+        exit 1
+    fi
+
+    joint_exp=${student_exp}/joint_$(basename "${tts_exp}")
+    if [ -f "${joint_exp}/model.pth" ]; then
+        log "${joint_exp}/model.pth exists, skipping the joint model"
+    else
+        mkdir -p "${joint_exp}"
+        run_step "joint_text2wav ${tts_exp} + ${student_exp} -> ${joint_exp}" "${joint_exp}/make_joint.log" \
+            ${train_cmd} "${joint_exp}/make_joint.log" \
+            ${python} -m espnet2_spiking.bin.make_joint_text2wav \
+                --tts_train_config "${tts_exp}/config.yaml" --tts_model_file "${tts_exp}/${tts_model}" \
+                --vocoder_train_config "${student_exp}/config.yaml" \
+                --vocoder_model_file "${student_exp}/${inference_model}" \
+                --output_dir "${joint_exp}"
+    fi
+    for dset in ${test_sets}; do
+        dir=${joint_exp}/decode_${dset}
+        if [ -f "${dir}/.done" ]; then
+            log "${dir} is complete, skipping"
+            continue
+        fi
+        # shellcheck disable=SC2086
+        run_step "text to wav: ${data_feats}/${dset}/text -> ${dir}/wav" "${dir}/logdir/inference.log" \
+            ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/inference.log" \
+            ${python} -m espnet2_spiking.bin.tts_inference --ngpu "${ngpu}" \
+                --train_config "${joint_exp}/config.yaml" --model_file "${joint_exp}/model.pth" \
+                --data_path_and_name_and_type "${data_feats}/${dset}/text,text,text" \
+                --output_dir "${dir}" ${tts_inference_args}
+        touch "${dir}/.done"
+    done
+fi
+
+log "Successfully finished. [elapsed=${SECONDS}s]"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# LibriTTS recipe of Spiking Vocos: ./run.sh [--corpus mini] [voc.sh options]
+#
+#   ./run.sh                                   # LibriTTS, full-size configs (GPU advised)
+#   ./run.sh --corpus mini                     # offline mini corpus, tiny configs: all six
+#                                              # stages on a 2-core CPU in minutes
+#   ./run.sh --stage 3 --stop_stage 3 --ngpu 1 # one stage, e.g. teacher training on a GPU
+#
+# Any voc.sh option can be added (./voc.sh --help lists them).
+set -euo pipefail
+
+corpus=libritts            # libritts: the real corpus; mini: built offline (local/data.sh)
+train_set=train_clean_100  # train_clean_100, train_clean_360 or train_clean_460 (LibriTTS)
+args=()
+while [ $# -gt 0 ]; do     # --corpus and --train_set are this script's; the rest go to voc.sh
+    case "$1" in
+        --corpus) corpus=$2; shift 2 ;;
+        --corpus=*) corpus=${1#*=}; shift ;;
+        --train_set) train_set=$2; shift 2 ;;
+        --train_set=*) train_set=${1#*=}; shift ;;
+        *) args+=("$1"); shift ;;
+    esac
+done
+
+case "${corpus}" in
+    libritts)
+        prefix=
+        teacher_config=conf/tuning/train_vocos.yaml
+        student_config=conf/tuning/train_spiking_vocos_tsm_distill.yaml
+        tts_config=conf/tts/train_tacotron2.yaml
+        ;;
+    mini)
+        prefix=mini_
+        teacher_config=conf/tuning/train_vocos_mini.yaml
+        student_config=conf/tuning/train_spiking_vocos_tsm_distill_mini.yaml
+        tts_config=conf/tts/train_tacotron2_mini.yaml
+        ;;
+    *)
+        echo "$0: --corpus ${corpus}: choose libritts or mini" >&2
+        exit 2
+        ;;
+esac
+
+./voc.sh \
+    --local_data_opts "--corpus ${corpus} --train_set ${train_set}" \
+    --train_set "${prefix}${train_set}" \
+    --dev_set "${prefix}dev_clean" \
+    --test_sets "${prefix}test_clean" \
+    --teacher_config "${teacher_config}" \
+    --student_config "${student_config}" \
+    --tts_config "${tts_config}" \
+    "${args[@]}"

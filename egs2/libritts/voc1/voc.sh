@@ -1,0 +1,1 @@
+../../TEMPLATE/voc1/voc.sh

@@ -1,0 +1,143 @@
+"""Extract the vocoder's log-mel features into Kaldi ark/scp files.
+
+The settings are read from a vocoder training config (its ``feats_extract_conf``), so the
+features written here are exactly those the vocoder is trained on and decodes:
+
+    python -m espnet2_spiking.bin.extract_mel --config conf/train_vocos.yaml \\
+        --wav_scp dump/raw/test_clean/wav.scp --out_dir dump/raw/test_clean
+
+writes ``<out_dir>/feats.ark`` and ``feats.scp`` (one (frames, n_mels) float32 matrix per
+utterance, what a text-to-mel model is trained on and what ``gan_vocoder_inference``
+decodes with ``feats.scp,feats,kaldi_ark``) and ``mel.yaml`` (the settings). A finished
+directory with the same settings is left as it is; one with other settings is refused.
+
+``--print_conf`` prints the settings instead (``--print_conf fs`` one of them), for
+shell scripts that must agree with the config.
+"""
+
+import argparse
+import inspect
+import logging
+import os
+from pathlib import Path
+from typing import Any, Dict
+
+import kaldiio
+import torch
+import yaml
+from espnet2.fileio.sound_scp import SoundScpReader
+
+from espnet2_spiking.layers.mel import LogMel
+
+
+def mel_conf_from_config(config: Path) -> Dict[str, Any]:
+    """The complete ``LogMel`` settings of a vocoder training config.
+
+    Args:
+        config: A YAML training config with ``feats_extract: vocos_mel`` (the default)
+            and ``feats_extract_conf``.
+
+    Returns:
+        Every ``LogMel`` argument (defaults filled in), e.g. ``fs``, ``n_fft``,
+        ``hop_length``, ``win_length``, ``n_mels``, ``fmin``, ``fmax``, ``log_floor``.
+    """
+    with open(config, encoding="utf-8") as f:
+        args = yaml.safe_load(f) or {}
+    name = args.get("feats_extract") or "vocos_mel"
+    if name != "vocos_mel":
+        raise ValueError(
+            f"{config}: feats_extract is {name!r}; the vocoder's features are 'vocos_mel'."
+        )
+    conf = args.get("feats_extract_conf") or {}
+    names = list(inspect.signature(LogMel.__init__).parameters)[1:]
+    unknown = sorted(set(conf) - set(names))
+    if unknown:
+        raise ValueError(f"{config}: feats_extract_conf has unknown keys {unknown}; known: {names}.")
+    mel = LogMel(**conf)
+    return {name: getattr(mel, name) for name in names}
+
+
+def extract_mel(config: Path, wav_scp: Path, out_dir: Path) -> int:
+    """Write ``feats.ark``, ``feats.scp`` and ``mel.yaml`` under ``out_dir``.
+
+    Returns:
+        The number of utterances written (0 when the directory was already complete).
+    """
+    conf = mel_conf_from_config(config)
+    done = out_dir / "mel.yaml"
+    if (out_dir / "feats.scp").exists() and done.exists():
+        with done.open(encoding="utf-8") as f:
+            previous = yaml.safe_load(f)
+        if previous != conf:
+            raise SystemExit(
+                f"extract_mel: {out_dir} holds features made with {previous}, but {config} "
+                f"asks for {conf}. Write them elsewhere (--out_dir) or remove {out_dir}/feats.*"
+                f" and {done} to redo them."
+            )
+        logging.info(f"{out_dir}/feats.scp exists with the same settings, skipping")
+        return 0
+
+    mel = LogMel(**conf).eval()
+    reader = SoundScpReader(str(wav_scp), dtype="float32")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ark, scp = out_dir / "feats.ark", out_dir / "feats.scp"
+    tmp_scp = scp.with_suffix(".scp.tmp")
+    n = len(reader)
+    logging.info(f"Extracting {conf['n_mels']}-bin log-mel features of {n} utterances of {wav_scp}")
+    with torch.inference_mode(), kaldiio.WriteHelper(f"ark,scp:{ark},{tmp_scp}") as writer:
+        for i, utt in enumerate(reader.keys(), 1):
+            try:
+                fs, wav = reader[utt]
+            except Exception as e:
+                raise SystemExit(f"extract_mel: cannot read the audio of {utt} in {wav_scp}: {e}")
+            if fs != conf["fs"] or wav.ndim != 1:
+                raise SystemExit(
+                    f"extract_mel: {utt} in {wav_scp} is {fs} Hz with shape {wav.shape}, but the "
+                    f"features need mono {conf['fs']} Hz audio ({config}). Format the audio "
+                    f"first: python -m espnet2_spiking.bin.format_wav_scp --fs {conf['fs']} ..."
+                )
+            feats = mel.mel(torch.from_numpy(wav)).T  # (frames, n_mels)
+            writer(utt, feats.numpy())
+            if i % 1000 == 0 or i == n:
+                logging.info(f"{i}/{n} utterances")
+    os.replace(tmp_scp, scp)
+    with done.open("w", encoding="utf-8") as f:
+        yaml.safe_dump(conf, f)
+    return n
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", type=Path, required=True,
+                        help="vocoder training config: its feats_extract_conf gives the settings")
+    parser.add_argument("--wav_scp", type=Path, help="audio to extract from (Kaldi wav.scp)")
+    parser.add_argument("--out_dir", type=Path, help="where feats.ark, feats.scp, mel.yaml go")
+    parser.add_argument("--print_conf", nargs="?", const="", metavar="KEY",
+                        help="print the settings (or the one named KEY) and exit")
+    return parser
+
+
+def main(cmd=None):
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+    )
+    parser = get_parser()
+    args = parser.parse_args(cmd)
+    if args.print_conf is not None:
+        conf = mel_conf_from_config(args.config)
+        if args.print_conf:
+            if args.print_conf not in conf:
+                parser.error(f"--print_conf {args.print_conf}: choose from {list(conf)}")
+            print(conf[args.print_conf])
+        else:
+            print(yaml.safe_dump(conf, default_flow_style=True, width=1000).strip())
+        return
+    if args.wav_scp is None or args.out_dir is None:
+        parser.error("--wav_scp and --out_dir are required (or --print_conf)")
+    extract_mel(args.config, args.wav_scp, args.out_dir)
+
+
+if __name__ == "__main__":
+    main()
