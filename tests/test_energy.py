@@ -72,6 +72,7 @@ def test_teacher_count_matches_a_hand_count():
     closed_form = reference_energy(num_frames=1000, dim=D, intermediate_dim=I, num_layers=N, kernel_size=K)
     assert count.energy_mj(count.reference) == pytest.approx(closed_form["ann_mj"])
     assert count.spikes == {} and math.isnan(count.global_firing_rate)
+    assert count.summary()["global_firing_rate"] is None  # valid JSON
 
 
 def spiking_student(**kwargs):

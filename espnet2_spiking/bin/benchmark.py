@@ -196,7 +196,7 @@ def benchmark(
         if is_spiking(system.generator):
             g = system.generator
             block = g.backbone.convnext[0]
-            results["reference_energy"][f"this {name}'s shape and measured firing rate"] = reference_energy(
+            results["reference_energy"][f"this {name}'s shape and global firing rate"] = reference_energy(
                 dim=block.dwconv.in_channels,
                 intermediate_dim=block.pwconv1.out_features,
                 num_layers=len(g.backbone.convnext),

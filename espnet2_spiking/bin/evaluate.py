@@ -37,6 +37,7 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str_or_none
 from tqdm import tqdm
 
+from espnet2_spiking.layers.mel import LogMel
 from espnet2_spiking.metrics.pitch import CREPE_FS, CrepePitch, CrepeSettings, pitch_metrics, pitch_stats
 from espnet2_spiking.metrics.quality import Utmos, align, mcd, mel_l1, pesq_wb, resample, stoi
 
@@ -109,8 +110,6 @@ def score_utterance(utt: str, ref_path: str, gen_path: str, settings: EvalSettin
     Returns:
         The table row (metrics, samples, sample rate) and the pitch statistics to pool.
     """
-    from espnet2_spiking.layers.mel import LogMel
-
     ref, fs = load_wav(ref_path)
     gen, gen_fs = load_wav(gen_path)
     if fs != gen_fs:
@@ -174,7 +173,8 @@ def write_results(out_dir: Path, rows: List[dict], summary: dict):
 
     lines = ["\t".join(columns)] + ["\t".join(cell(r[c]) for c in columns) for r in rows]
     _write_atomic(out_dir / "utt_metrics.tsv", "\n".join(lines) + "\n")
-    text = json.dumps(summary, indent=2, allow_nan=True)
+    summary = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in summary.items()}
+    text = json.dumps(summary, indent=2)
     _write_atomic(out_dir / "metrics.json", text + "\n")
 
 

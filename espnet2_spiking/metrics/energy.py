@@ -244,7 +244,7 @@ class EnergyCount:
                 n: dict(vars(o), energy_mj=self.energy_mj(o, per_frames)) for n, o in self.layers.items()
             },
             firing_rates=self.firing_rates,
-            global_firing_rate=self.global_firing_rate,
+            global_firing_rate=self.global_firing_rate if self.spikes else None,
             not_counted=self.not_counted,
         )
 

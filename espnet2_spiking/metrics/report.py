@@ -93,6 +93,13 @@ def _energy_section(results: dict) -> List[str]:
             f"{ref['num_frames']} frames): SNN {ref['snn_mj']:.2f} mJ vs ANN {ref['ann_mj']:.2f} mJ = "
             f"{100 * ref['ratio']:.2f} %."
         ]
+    if len(results.get("reference_energy", {})) > 1:
+        out += [
+            "",
+            "The formula applies one global firing rate to both pointwise layers; the measured reference "
+            "convention above counts each layer's own spikes times its fan-out, so the two differ when the "
+            "layers fire at different rates.",
+        ]
     out += ["", f"#### Energy by part (mJ per {per} frames)", ""]
     parts = list(dict.fromkeys(p for e in energy.values() for p in e["components"]))
     header = ["part"] + [f"{n} {conv}" for n in names for conv in ("reference", "complete")]
