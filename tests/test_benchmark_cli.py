@@ -227,3 +227,34 @@ def test_plot_spikes_refuses_an_ann(tmp_path):
                 str(tmp_path / "s.png"),
             ]
         )
+
+
+@pytest.fixture(scope="module")
+def trained_student(tmp_path_factory):
+    """A tiny spiking student trained for one step by the task's own entry point."""
+    from espnet2_spiking.bin import gan_vocoder_train
+    from tests.conftest import TINY_MEL, write_wav_scp
+    from tests.test_task import train_cmd, write_config
+
+    root = tmp_path_factory.mktemp("trained")
+    train = write_wav_scp(root / "train", TINY_MEL["fs"], {"utt1": 0.5, "utt2": 0.3})
+    dev = write_wav_scp(root / "dev", TINY_MEL["fs"], {"dev1": 0.25})
+    gan_vocoder_train.main(
+        train_cmd((root, train, dev), write_config(root / "std.yaml", "standard"), root / "exp")
+    )
+    return root / "exp" / "valid.mel_loss.best.pth", train
+
+
+def test_benchmark_and_plot_spikes_of_a_trained_model(trained_student, tmp_path):
+    model_file, wav_scp = trained_student
+    benchmark.main(
+        ["--model_file", str(model_file), "--data", str(wav_scp), *FAST, "--out_dir", str(tmp_path)]
+    )
+    results = json.loads((tmp_path / "benchmark.json").read_text())
+    assert f"trained ({model_file})" in results["systems"]["student"]
+    assert "T=2" in results["systems"]["student"]
+    assert "the student's shape" in results["systems"]["teacher"]
+    assert results["energy"]["student"]["frames"] == (int(0.5 * FS) // 16 + 1) + (int(0.3 * FS) // 16 + 1)
+    wav = wav_scp.read_text().split()[1]
+    plot_spikes.main(["--model_file", str(model_file), "--wav", wav, "--out", str(tmp_path / "s.png")])
+    assert (tmp_path / "s_mel.png").stat().st_size > 0
