@@ -217,6 +217,8 @@ def test_format_wav_scp_names_an_unreadable_file(tmp_path):
     with pytest.raises(SystemExit, match=r"data/wav.scp: cannot read the audio of utt1: .*broken.wav"):
         format_wav_scp.main(["--in_dir", str(data), "--out_dir", str(tmp_path / "out"), "--fs", "8000"])
     assert not (tmp_path / "out" / "wav.scp").exists()
+    with pytest.raises(SystemExit, match=r"nowhere/wav.scp does not exist: prepare"):
+        format_wav_scp.format_wav_scp(tmp_path / "nowhere", tmp_path / "out2", fs=8000)
 
 
 # ---------------------------------------------------------------- stage 2: mel features
@@ -227,7 +229,7 @@ def test_extract_mel_writes_the_training_features(tmp_path):
     data = write_data_dir(tmp_path)
     dump = tmp_path / "dump"
     format_wav_scp.format_wav_scp(data, dump, fs=8000, min_duration=0.5, max_duration=4.0)
-    assert extract_mel.extract_mel(config, dump / "wav.scp", dump) == 3
+    assert extract_mel.extract_mel([config], dump / "wav.scp", dump) == 3
     feats = dict(kaldiio.load_scp(str(dump / "feats.scp")))
     reference = LogMel(**MEL_CONF)
     for utt, path in read_table(dump / "wav.scp").items():
@@ -240,14 +242,16 @@ def test_extract_mel_writes_the_training_features(tmp_path):
     assert saved["win_length"] == 64 and saved["fmax"] == 4000.0
 
     # complete: skipped with the same settings, refused with others
-    assert extract_mel.extract_mel(config, dump / "wav.scp", dump) == 0
+    assert extract_mel.extract_mel([config], dump / "wav.scp", dump) == 0
     other = write_config(tmp_path / "other.yaml", **dict(MEL_CONF, n_mels=8))
     with pytest.raises(SystemExit, match="holds features made with"):
-        extract_mel.extract_mel(other, dump / "wav.scp", dump)
+        extract_mel.extract_mel([other], dump / "wav.scp", dump)
     # audio at another rate than the config's
     wrong = write_config(tmp_path / "wrong.yaml", **dict(MEL_CONF, fs=16000))
     with pytest.raises(SystemExit, match=r"spk1_a in .* is 8000 Hz .* need mono 16000 Hz"):
-        extract_mel.extract_mel(wrong, dump / "wav.scp", tmp_path / "elsewhere")
+        extract_mel.extract_mel([wrong], dump / "wav.scp", tmp_path / "elsewhere")
+    with pytest.raises(SystemExit, match=r"missing.scp does not exist: format the audio first"):
+        extract_mel.extract_mel([config], dump / "missing.scp", tmp_path / "elsewhere")
 
 
 def test_mel_conf_comes_from_the_training_config(tmp_path, capsys):
@@ -256,6 +260,10 @@ def test_mel_conf_comes_from_the_training_config(tmp_path, capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1] == "8000"
     extract_mel.main(["--config", str(config), "--print_conf"])
     assert yaml.safe_load(capsys.readouterr().out.strip().splitlines()[-1])["hop_length"] == 16
+    # teacher and student configs must agree
+    other = write_config(tmp_path / "student.yaml", **dict(MEL_CONF, n_mels=8))
+    with pytest.raises(SystemExit, match=r"describe different features \(n_mels: 16 vs 8\)"):
+        extract_mel.main(["--config", str(config), "--config", str(other), "--print_conf"])
     # the recipe's own configs: the full-size one has the reference features
     conf = extract_mel.mel_conf_from_config(RECIPE / "conf/tuning/train_vocos.yaml")
     assert (conf["fs"], conf["n_fft"], conf["hop_length"], conf["n_mels"]) == (24000, 1024, 256, 100)

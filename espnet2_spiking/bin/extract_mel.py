@@ -1,9 +1,11 @@
 """Extract the vocoder's log-mel features into Kaldi ark/scp files.
 
-The settings are read from a vocoder training config (its ``feats_extract_conf``), so the
-features written here are exactly those the vocoder is trained on and decodes:
+The settings are read from the vocoder training configs (their ``feats_extract_conf``,
+which must agree: e.g. teacher and student), so the features written here are exactly
+those the vocoders are trained on and decode:
 
     python -m espnet2_spiking.bin.extract_mel --config conf/train_vocos.yaml \\
+        --config conf/train_spiking_vocos.yaml \\
         --wav_scp dump/raw/test_clean/wav.scp --out_dir dump/raw/test_clean
 
 writes ``<out_dir>/feats.ark`` and ``feats.scp`` (one (frames, n_mels) float32 matrix per
@@ -20,7 +22,7 @@ import inspect
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 import kaldiio
 import torch
@@ -57,13 +59,32 @@ def mel_conf_from_config(config: Path) -> Dict[str, Any]:
     return {name: getattr(mel, name) for name in names}
 
 
-def extract_mel(config: Path, wav_scp: Path, out_dir: Path) -> int:
+def mel_conf_from_configs(configs: Sequence[Path]) -> Dict[str, Any]:
+    """The ``LogMel`` settings that all ``configs`` share; refused when they differ."""
+    confs = [mel_conf_from_config(c) for c in configs]
+    for config, conf in zip(configs[1:], confs[1:]):
+        if conf != confs[0]:
+            diff = ", ".join(f"{k}: {confs[0][k]} vs {conf[k]}" for k in conf if conf[k] != confs[0][k])
+            raise ValueError(
+                f"{configs[0]} and {config} describe different features ({diff}); the vocoders "
+                "must share their feats_extract_conf."
+            )
+    return confs[0]
+
+
+def extract_mel(configs: Sequence[Path], wav_scp: Path, out_dir: Path) -> int:
     """Write ``feats.ark``, ``feats.scp`` and ``mel.yaml`` under ``out_dir``.
+
+    Args:
+        configs: Training configs whose (shared) features to extract.
+        wav_scp: Audio at the features' sample rate.
+        out_dir: Output directory.
 
     Returns:
         The number of utterances written (0 when the directory was already complete).
     """
-    conf = mel_conf_from_config(config)
+    conf = mel_conf_from_configs(configs)
+    config = configs[0]
     done = out_dir / "mel.yaml"
     if (out_dir / "feats.scp").exists() and done.exists():
         with done.open(encoding="utf-8") as f:
@@ -77,6 +98,8 @@ def extract_mel(config: Path, wav_scp: Path, out_dir: Path) -> int:
         logging.info(f"{out_dir}/feats.scp exists with the same settings, skipping")
         return 0
 
+    if not wav_scp.is_file():
+        raise SystemExit(f"extract_mel: {wav_scp} does not exist: format the audio first (format_wav_scp).")
     mel = LogMel(**conf).eval()
     reader = SoundScpReader(str(wav_scp), dtype="float32")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -110,8 +133,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", type=Path, required=True,
-                        help="vocoder training config: its feats_extract_conf gives the settings")
+    parser.add_argument("--config", type=Path, required=True, action="append",
+                        help="vocoder training config: its feats_extract_conf gives the settings "
+                             "(repeat it for configs that must agree, e.g. teacher and student)")
     parser.add_argument("--wav_scp", type=Path, help="audio to extract from (Kaldi wav.scp)")
     parser.add_argument("--out_dir", type=Path, help="where feats.ark, feats.scp, mel.yaml go")
     parser.add_argument("--print_conf", nargs="?", const="", metavar="KEY",
@@ -125,8 +149,11 @@ def main(cmd=None):
     )
     parser = get_parser()
     args = parser.parse_args(cmd)
+    try:
+        conf = mel_conf_from_configs(args.config)
+    except ValueError as e:
+        raise SystemExit(f"extract_mel: {e}")
     if args.print_conf is not None:
-        conf = mel_conf_from_config(args.config)
         if args.print_conf:
             if args.print_conf not in conf:
                 parser.error(f"--print_conf {args.print_conf}: choose from {list(conf)}")

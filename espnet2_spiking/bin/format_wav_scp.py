@@ -113,6 +113,11 @@ def format_wav_scp(
         logging.info(f"{out_dir} is already formatted at {fs} Hz, skipping")
         return {}
 
+    if not (in_dir / "wav.scp").is_file():
+        raise SystemExit(
+            f"format_wav_scp: {in_dir / 'wav.scp'} does not exist: prepare {in_dir} first "
+            "(the recipe's stage 1, local/data.sh)."
+        )
     entries = read_2columns_text(in_dir / "wav.scp")
     if not entries:
         raise SystemExit(f"format_wav_scp: {in_dir / 'wav.scp'} is empty.")

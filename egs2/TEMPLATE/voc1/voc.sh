@@ -125,6 +125,8 @@ tag_of() {  # <config> <args>: ESPnet's experiment naming: config name + overrid
 teacher_exp=${expdir}/voc_${teacher_tag}
 student_exp=${expdir}/voc_${student_tag}
 vocoder_stats_dir=${expdir}/voc_stats_${train_set}
+device=cpu                       # decoding, scoring and benchmarking device
+[ "${ngpu}" -gt 0 ] && device=cuda
 model_name=${inference_model%.pth}
 model_name=${model_name//\//_}
 
@@ -139,8 +141,10 @@ run_step() {  # <description> <log> <command...>: run a step; on failure name it
     fi
 }
 
-mel_conf() {  # <config> [key]: the config's mel settings (the last line: ESPnet prints on import)
-    ${python} -m espnet2_spiking.bin.extract_mel --config "$1" --print_conf ${2:-} | tail -n 1
+mel_conf() {  # The mel settings of teacher and student ("{fs: 24000, ...}"); fails if they differ
+    # (the last line: importing ESPnet prints to stdout)
+    ${python} -m espnet2_spiking.bin.extract_mel --config "${teacher_config}" \
+        --config "${student_config}" --print_conf | tail -n 1
 }
 
 split_scp() {  # <scp> <n> <prefix>: round-robin split into <prefix>.1.scp ... <prefix>.<n>.scp
@@ -173,6 +177,69 @@ collect_stats() {  # <stats_dir> <train_inputs> <valid_inputs> <command...>: ESP
     run_step "aggregate statistics" "${logdir}/aggregate.log" \
         ${train_cmd} "${logdir}/aggregate.log" \
         ${python} -m espnet2.bin.aggregate_stats_dirs "${opts[@]}" --output_dir "${stats_dir}"
+}
+
+run_parallel() {  # <function> <arg>...: the function once per argument, side by side; fail if one failed
+    local fn=$1 pids=() failed=0 pid arg
+    shift
+    for arg in "$@"; do
+        "${fn}" "${arg}" &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "${pid}" || failed=1; done
+    if [ "${failed}" -ne 0 ]; then
+        log "Error: stage ${current_stage} failed (the step and its log are named above)"
+        exit 1
+    fi
+}
+
+dump_set() {  # <set>: data/<set> formatted into ${data_feats}/<set>, with its log-mel features
+    local dset=$1
+    local logdir=${data_feats}/${dset}/logs
+    mkdir -p "${logdir}"
+    run_step "format data/${dset} at ${fs} Hz into ${data_feats}/${dset}" "${logdir}/format_wav_scp.log" \
+        ${train_cmd} --num_threads "${nj}" "${logdir}/format_wav_scp.log" \
+        ${python} -m espnet2_spiking.bin.format_wav_scp --fs "${fs}" --nj "${nj}" \
+            --min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}" \
+            --in_dir "data/${dset}" --out_dir "${data_feats}/${dset}"
+    grep -h "dropped" "${logdir}/format_wav_scp.log" || true
+    run_step "log-mel features of ${data_feats}/${dset}" "${logdir}/extract_mel.log" \
+        ${train_cmd} "${logdir}/extract_mel.log" \
+        ${python} -m espnet2_spiking.bin.extract_mel \
+            --config "${teacher_config}" --config "${student_config}" \
+            --wav_scp "${data_feats}/${dset}/wav.scp" --out_dir "${data_feats}/${dset}"
+}
+
+copy_synthesis() {  # <exp>: decode the test sets' log-mels with <exp>'s vocoder and score the result
+    local exp=$1 dset dir
+    for dset in ${test_sets}; do
+        dir=${exp}/decode_${dset}_${model_name}
+        if [ -f "${dir}/.done" ]; then
+            log "${dir} is complete, skipping its decoding"
+        else
+            # shellcheck disable=SC2086
+            run_step "decode ${data_feats}/${dset}/feats.scp with ${exp}/${inference_model}" \
+                "${dir}/logdir/inference.log" \
+                ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/inference.log" \
+                ${python} -m espnet2_spiking.bin.gan_vocoder_inference \
+                    --model_file "${exp}/${inference_model}" \
+                    --train_config "${exp}/config.yaml" \
+                    --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,feats,kaldi_ark" \
+                    --device "${device}" --output_dir "${dir}" ${inference_args}
+            touch "${dir}/.done"
+        fi
+        if [ -f "${dir}/eval/metrics.json" ]; then
+            log "${dir}/eval/metrics.json exists, skipping its evaluation"
+        else
+            # shellcheck disable=SC2086
+            run_step "evaluate ${dir}/wav.scp against ${data_feats}/${dset}/wav.scp" \
+                "${dir}/logdir/evaluate.log" \
+                ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/evaluate.log" \
+                ${python} -m espnet2_spiking.bin.evaluate --device "${device}" \
+                    --ref_scp "${data_feats}/${dset}/wav.scp" --gen_scp "${dir}/wav.scp" \
+                    --out_dir "${dir}/eval" ${evaluate_args}
+        fi
+    done
 }
 
 train() {  # <exp> <description> <command...>: train through ESPnet's launcher, resuming
@@ -227,30 +294,14 @@ fi
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     current_stage=2
     log "Stage 2: Features: data/ -> ${data_feats}/ (audio, log-mel ark/scp), statistics -> ${vocoder_stats_dir}"
-    teacher_mel=$(mel_conf "${teacher_config}")
-    student_mel=$(mel_conf "${student_config}")
-    if [ "${teacher_mel}" != "${student_mel}" ]; then
-        log "Error: the teacher and the student must use the same features:"
-        log "  ${teacher_config}: ${teacher_mel}"
-        log "  ${student_config}: ${student_mel}"
+    if ! mel=$(mel_conf); then
+        log "Error: stage 2 failed at: the features of ${teacher_config} and ${student_config} (see above)"
         exit 1
     fi
-    fs=$(mel_conf "${teacher_config}" fs)
-    for dset in "${train_set}" "${dev_set}" ${test_sets}; do
-        mkdir -p "${data_feats}/${dset}/logs"
-        run_step "format data/${dset} at ${fs} Hz into ${data_feats}/${dset}" \
-            "${data_feats}/${dset}/logs/format_wav_scp.log" \
-            ${train_cmd} --num_threads "${nj}" "${data_feats}/${dset}/logs/format_wav_scp.log" \
-            ${python} -m espnet2_spiking.bin.format_wav_scp --fs "${fs}" --nj "${nj}" \
-                --min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}" \
-                --in_dir "data/${dset}" --out_dir "${data_feats}/${dset}"
-        grep -h "dropped" "${data_feats}/${dset}/logs/format_wav_scp.log" || true
-        run_step "log-mel features of ${data_feats}/${dset} (${teacher_config})" \
-            "${data_feats}/${dset}/logs/extract_mel.log" \
-            ${train_cmd} "${data_feats}/${dset}/logs/extract_mel.log" \
-            ${python} -m espnet2_spiking.bin.extract_mel --config "${teacher_config}" \
-                --wav_scp "${data_feats}/${dset}/wav.scp" --out_dir "${data_feats}/${dset}"
-    done
+    fs=$(echo "${mel}" | sed -E 's/.*[{ ]fs: ([0-9]+).*/\1/')
+    log "Features: ${mel}"
+    # The sets are formatted side by side, each with --nj processes.
+    run_parallel dump_set "${train_set}" "${dev_set}" ${test_sets}
     if [ -f "${vocoder_stats_dir}/train/speech_shape" ]; then
         log "${vocoder_stats_dir} is complete, skipping the statistics"
     else
@@ -284,36 +335,7 @@ fi
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     current_stage=5
     log "Stage 5: Copy synthesis of ${test_sets// /, } with ${teacher_exp} and ${student_exp}, and benchmarks"
-    for exp in "${teacher_exp}" "${student_exp}"; do
-        for dset in ${test_sets}; do
-            dir=${exp}/decode_${dset}_${model_name}
-            if [ -f "${dir}/.done" ]; then
-                log "${dir} is complete, skipping its decoding"
-            else
-                # shellcheck disable=SC2086
-                run_step "decode ${data_feats}/${dset}/feats.scp with ${exp}/${inference_model}" \
-                    "${dir}/logdir/inference.log" \
-                    ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/inference.log" \
-                    ${python} -m espnet2_spiking.bin.gan_vocoder_inference \
-                        --model_file "${exp}/${inference_model}" \
-                        --train_config "${exp}/config.yaml" \
-                        --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,feats,kaldi_ark" \
-                        --output_dir "${dir}" ${inference_args}
-                touch "${dir}/.done"
-            fi
-            if [ -f "${dir}/eval/metrics.json" ]; then
-                log "${dir}/eval/metrics.json exists, skipping its evaluation"
-            else
-                # shellcheck disable=SC2086
-                run_step "evaluate ${dir}/wav.scp against ${data_feats}/${dset}/wav.scp" \
-                    "${dir}/logdir/evaluate.log" \
-                    ${decode_cmd} "${dir}/logdir/evaluate.log" \
-                    ${python} -m espnet2_spiking.bin.evaluate \
-                        --ref_scp "${data_feats}/${dset}/wav.scp" --gen_scp "${dir}/wav.scp" \
-                        --out_dir "${dir}/eval" ${evaluate_args}
-            fi
-        done
-    done
+    run_parallel copy_synthesis "${teacher_exp}" "${student_exp}"
     for dset in ${test_sets}; do
         dir=${student_exp}/benchmark_${dset}_${model_name}
         if [ -f "${dir}/report.md" ]; then
@@ -326,20 +348,22 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
                 ${python} -m espnet2_spiking.bin.benchmark \
                     --model_file "${student_exp}/${inference_model}" \
                     --teacher_model_file "${teacher_exp}/${inference_model}" \
-                    --data "${data_feats}/${dset}/wav.scp" \
+                    --quality "teacher=${teacher_exp}/decode_${dset}_${model_name}/eval/metrics.json" \
+                    --quality "student=${student_exp}/decode_${dset}_${model_name}/eval/metrics.json" \
+                    --title "${dset}: $(basename "${student_exp}") (student) vs $(basename "${teacher_exp}") (teacher)" \
+                    --data "${data_feats}/${dset}/wav.scp" --device "${device}" \
                     --out_dir "${dir}" ${benchmark_args}
         fi
     done
-    run_step "results table ${expdir}/RESULTS.md" "${expdir}/RESULTS.md" \
-        ${python} pyscripts/utils/show_voc_result.py --exp_dirs "${teacher_exp}" "${student_exp}" \
-            --out "${expdir}/RESULTS.md"
+    run_step "results ${expdir}/RESULTS.md" "${expdir}/RESULTS.md" \
+        ${python} pyscripts/utils/show_voc_result.py --out "${expdir}/RESULTS.md" \
+            "${student_exp}"/benchmark_*_"${model_name}"/report.md
     cat "${expdir}/RESULTS.md"
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     current_stage=6
     log "Stage 6: Joint text-to-wav: text -> text-to-mel -> ${student_exp}"
-    vocoder_mel=$(mel_conf "${teacher_config}")
     if [ -z "${tts_exp}" ]; then
         if [ -z "${tts_config}" ]; then
             log "Error: stage 6 needs --tts_exp (an existing text-to-mel experiment) or --tts_config"
@@ -351,8 +375,8 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         token_list=data/${train_set}_token_list/${token_type}/tokens.txt
         _train_dir=${data_feats}/${train_set}
         _dev_dir=${data_feats}/${dev_set}
-        # The text-to-mel model computes the vocoder's own features from the audio.
-        tts_opts=(--feats_extract vocos_mel --feats_extract_conf "${vocoder_mel}"
+        # The text-to-mel model computes from the audio the features of stage 2 (mel.yaml).
+        tts_opts=(--feats_extract vocos_mel --feats_extract_conf "$(< "${_train_dir}/mel.yaml")"
                   --token_type "${token_type}" --token_list "${token_list}"
                   --cleaner "${cleaner}" --use_preprocessor true)
         if [ -f "${token_list}" ]; then
@@ -366,7 +390,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
                     --output "${token_list}" --write_vocabulary true \
                     --add_symbol "<blank>:0" --add_symbol "<unk>:1" --add_symbol "<sos/eos>:-1"
         fi
-        if [ -f "${tts_stats_dir}/train/feats_stats.npz" ]; then
+        if [ -f "${tts_stats_dir}/valid/text_shape.${token_type}" ]; then
             log "${tts_stats_dir} is complete, skipping the text-to-mel statistics"
         else
             # shellcheck disable=SC2086
@@ -375,6 +399,11 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
                 "${_dev_dir}/text,text,text ${_dev_dir}/wav.scp,speech,sound" \
                 ${python} -m espnet2_spiking.bin.tts_train --config "${tts_config}" \
                     "${tts_opts[@]}" --normalize none ${tts_args}
+            # ESPnet's text shapes carry the vocabulary size, for batch_type numel
+            for mode in train valid; do
+                awk -v N="$(wc -l < "${token_list}")" '{ print $0 "," N }' \
+                    "${tts_stats_dir}/${mode}/text_shape" > "${tts_stats_dir}/${mode}/text_shape.${token_type}"
+            done
         fi
         # shellcheck disable=SC2086
         train "${tts_exp}" "text-to-mel training" \

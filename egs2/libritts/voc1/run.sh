@@ -28,12 +28,14 @@ case "${corpus}" in
         teacher_config=conf/tuning/train_vocos.yaml
         student_config=conf/tuning/train_spiking_vocos_tsm_distill.yaml
         tts_config=conf/tts/train_tacotron2.yaml
+        evaluate_args=
         ;;
     mini)
         prefix=mini_
         teacher_config=conf/tuning/train_vocos_mini.yaml
         student_config=conf/tuning/train_spiking_vocos_tsm_distill_mini.yaml
         tts_config=conf/tts/train_tacotron2_mini.yaml
+        evaluate_args="--crepe_model tiny"  # full CREPE costs about 10 s of CPU per utterance
         ;;
     *)
         echo "$0: --corpus ${corpus}: choose libritts or mini" >&2
@@ -49,4 +51,5 @@ esac
     --teacher_config "${teacher_config}" \
     --student_config "${student_config}" \
     --tts_config "${tts_config}" \
+    --evaluate_args "${evaluate_args}" \
     "${args[@]}"

@@ -1,74 +1,46 @@
 #!/usr/bin/env python3
-"""Write the recipe's results as markdown, the way ESPnet recipes keep RESULTS.md.
+"""Write a recipe's RESULTS.md the way ESPnet recipes keep it: the environment, then the
+benchmark reports (quality of teacher and student, energy, speed, pictures).
 
-    pyscripts/utils/show_voc_result.py --exp_dirs exp/voc_teacher exp/voc_student --out exp/RESULTS.md
+    pyscripts/utils/show_voc_result.py --out exp/RESULTS.md exp/voc_*/benchmark_*/report.md
 
-One table row per ``<exp>/decode_*/eval/metrics.json`` (numbers only; nested keys joined
-with ``.``), then every ``<exp>/benchmark_*/report.md`` as it is.
+The file is rewritten from the reports each time, so it always matches them.
 """
 
 import argparse
-import json
 import platform
 import subprocess
 import time
 from importlib.metadata import version
 from pathlib import Path
-from typing import Dict, List
+
+import espnet2_spiking
+from espnet2_spiking.metrics.report import append_report
 
 
-def flatten(metrics, prefix="") -> Dict[str, float]:
-    """Numeric leaves of a JSON object, keys joined with '.'."""
-    if isinstance(metrics, dict):
-        out = {}
-        for key, value in metrics.items():
-            out.update(flatten(value, f"{prefix}{key}."))
-        return out
-    if isinstance(metrics, (int, float)) and not isinstance(metrics, bool):
-        return {prefix[:-1]: metrics}
-    return {}
-
-
-def environment() -> List[str]:
-    git = subprocess.run(["git", "log", "-1", "--format=%h %cd"], capture_output=True, text=True)
-    return [
+def environment() -> str:
+    source = Path(espnet2_spiking.__file__).parent
+    git = subprocess.run(["git", "-C", source, "log", "-1", "--format=%h %cd"], capture_output=True, text=True)
+    return "\n".join([
+        "# RESULTS",
+        "",
         "## Environments",
         f"- date: `{time.strftime('%a %b %d %H:%M:%S %Z %Y')}`",
         f"- python version: `{platform.python_version()}`",
         f"- espnet version: `espnet {version('espnet')}`",
         f"- pytorch version: `pytorch {version('torch')}`",
+        f"- spikingjelly version: `spikingjelly {version('spikingjelly')}`",
         f"- espnet2_spiking Git hash: `{git.stdout.strip() or 'unknown'}`",
         "",
-    ]
-
-
-def results(exp_dirs: List[Path]) -> List[str]:
-    rows = []
-    for exp in exp_dirs:
-        for path in sorted(exp.glob("decode_*/eval/metrics.json")):
-            rows.append((exp.name, path.parent.parent.name, flatten(json.loads(path.read_text()))))
-    lines = ["# RESULTS", ""] + environment()
-    if rows:
-        keys = list(dict.fromkeys(k for _, _, metrics in rows for k in metrics))
-        lines += [
-            "## Copy synthesis",
-            "",
-            "|exp|decode|" + "|".join(keys) + "|",
-            "|---|---|" + "---|" * len(keys),
-        ]
-        for exp, decode, metrics in rows:
-            cells = [f"{metrics[k]:.4g}" if k in metrics else "" for k in keys]
-            lines.append(f"|{exp}|{decode}|" + "|".join(cells) + "|")
-        lines.append("")
-    for exp in exp_dirs:
-        for report in sorted(exp.glob("benchmark_*/report.md")):
-            lines += [f"## {exp.name}: {report.parent.name}", "", report.read_text().strip(), ""]
-    return lines
+    ])
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--exp_dirs", type=Path, nargs="+", required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="the RESULTS.md to write")
+    parser.add_argument("reports", type=Path, nargs="+", help="report.md files of espnet2_spiking.bin.benchmark")
     args = parser.parse_args()
-    args.out.write_text("\n".join(results(args.exp_dirs)) + "\n", encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(environment(), encoding="utf-8")
+    for report in args.reports:
+        append_report(report, args.out)
