@@ -309,20 +309,27 @@ def test_run_pl_runs_job_arrays_and_names_failed_logs(tmp_path):
     assert out.returncode != 0 and "use slurm.pl" in out.stderr
 
 
-def test_slurm_pl_submits_one_array_with_the_configured_options(tmp_path):
-    """A stand-in sbatch records its options and runs the batch script for each array index."""
+def fake_slurm(tmp_path: Path) -> dict:
+    """An environment whose sbatch records its options in <tmp_path>/calls and runs the batch
+    script for each array index, and whose srun runs its command once."""
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "sbatch").write_text(
         "#!/bin/bash\n"
         f'echo "$@" >> {tmp_path}/calls\n'
-        "script=${@: -1}; array=; rc=0\n"
+        "script=${@: -1}; array=1-1; rc=0\n"
         'for a in "$@"; do case $a in --array=*) array=${a#--array=}; array=${array%%%*};; esac; done\n'
         'for i in $(seq ${array%-*} ${array#*-}); do SLURM_ARRAY_TASK_ID=$i bash "$script" || rc=1; done\n'
         "exit $rc\n"
     )
-    (fake / "sbatch").chmod(0o755)
-    env = dict(os.environ, PATH=f"{fake}{os.pathsep}{os.environ['PATH']}")
+    (fake / "srun").write_text('#!/bin/bash\nwhile [[ $1 == --* ]]; do shift; done\nexec "$@"\n')
+    for tool in ("sbatch", "srun"):
+        (fake / tool).chmod(0o755)
+    return dict(os.environ, PATH=f"{fake}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_slurm_pl_submits_one_array_with_the_configured_options(tmp_path):
+    env = fake_slurm(tmp_path)
     slurm_pl = TEMPLATE / "utils" / "slurm.pl"
     command = [str(slurm_pl), "--config", str(RECIPE / "conf" / "slurm.conf"), "--gpu", "2", "--num_threads", "2",
                "--num_nodes", "2", "JOB=1:2", str(tmp_path / "log" / "train.JOB.log"), "echo", "it's", "JOB"]
@@ -336,3 +343,19 @@ def test_slurm_pl_submits_one_array_with_the_configured_options(tmp_path):
     command[-3:] = ["bash", "-c", "exit $((JOB - 1))"]
     out = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 1 and f"1 / 2 failed, log is in {tmp_path}/log/train.2.log" in out.stderr
+
+
+def test_espnet_launcher_hands_nodes_and_gpus_to_slurm(tmp_path):
+    """--num_nodes/--ngpu go through ESPnet's launcher to slurm.pl, which asks Slurm for them."""
+    env = fake_slurm(tmp_path)
+    command = [sys.executable, "-m", "espnet2.bin.launch",
+               "--cmd", f"{TEMPLATE}/utils/slurm.pl --config {RECIPE}/conf/slurm.conf --name exp",
+               "--log", str(tmp_path / "exp" / "train.log"), "--ngpu", "1", "--num_nodes", "2", "--",
+               sys.executable, "-c", "import sys; print('trainer got', sys.argv[1:])"]  # fmt: skip
+    out = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    call = (tmp_path / "calls").read_text()
+    for option in ("--job-name exp", "--nodes 2 --ntasks-per-node 1", "-p gpu --gres=gpu:1", "--wait"):
+        assert option in call
+    log = (tmp_path / "exp" / "train.log").read_text()
+    assert "trainer got" in log and "'--dist_launcher', 'slurm'" in log and "'--ngpu', '1'" in log

@@ -242,9 +242,10 @@ copy_synthesis() {  # <exp>: decode the test sets' log-mels with <exp>'s vocoder
     done
 }
 
-train() {  # <exp> <description> <command...>: train through ESPnet's launcher, resuming
-    local exp=$1 description=$2
-    shift 2
+train() {  # <exp> <model> <description> <command...>: train through ESPnet's launcher, resuming
+    # <model>: the checkpoint that must exist afterwards (e.g. valid.loss.best.pth)
+    local exp=$1 model=$2 description=$3
+    shift 3
     if [ -f "${exp}/.done" ]; then
         log "${description}: ${exp} is complete, skipping (remove ${exp}/.done to train on;" \
             "it resumes from ${exp}/checkpoint.pth)"
@@ -260,6 +261,10 @@ train() {  # <exp> <description> <command...>: train through ESPnet's launcher, 
             --init_file_prefix "${exp}/.dist_init_" \
             --multiprocessing_distributed true -- \
             "$@" --resume true --output_dir "${exp}"
+    if [ ! -e "${exp}/${model}" ]; then
+        log "Error: stage ${current_stage}: ${exp}/${model} was not written. Read ${exp}/train.log"
+        exit 1
+    fi
     touch "${exp}/.done"
 }
 
@@ -267,7 +272,7 @@ vocoder_train() {  # <exp> <config> <description> [options...]: train a vocoder 
     local exp=$1 config=$2 description=$3
     shift 3
     # shellcheck disable=SC2086
-    train "${exp}" "${description}" \
+    train "${exp}" "${inference_model}" "${description}" \
         ${python} -m espnet2_spiking.bin.gan_vocoder_train \
             --config "${config}" \
             --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
@@ -275,10 +280,6 @@ vocoder_train() {  # <exp> <config> <description> [options...]: train a vocoder 
             --train_shape_file "${vocoder_stats_dir}/train/speech_shape" \
             --valid_shape_file "${vocoder_stats_dir}/valid/speech_shape" \
             "$@"
-    if [ ! -e "${exp}/${inference_model}" ]; then
-        log "Error: ${exp}/${inference_model} was not written; read ${exp}/train.log"
-        exit 1
-    fi
 }
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
@@ -375,6 +376,10 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         token_list=data/${train_set}_token_list/${token_type}/tokens.txt
         _train_dir=${data_feats}/${train_set}
         _dev_dir=${data_feats}/${dev_set}
+        if [ ! -f "${_train_dir}/mel.yaml" ]; then
+            log "Error: ${_train_dir}/mel.yaml does not exist: run stage 2 first"
+            exit 1
+        fi
         # The text-to-mel model computes from the audio the features of stage 2 (mel.yaml).
         tts_opts=(--feats_extract vocos_mel --feats_extract_conf "$(< "${_train_dir}/mel.yaml")"
                   --token_type "${token_type}" --token_list "${token_list}"
@@ -406,7 +411,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
             done
         fi
         # shellcheck disable=SC2086
-        train "${tts_exp}" "text-to-mel training" \
+        train "${tts_exp}" "${tts_model}" "text-to-mel training" \
             ${python} -m espnet2_spiking.bin.tts_train --config "${tts_config}" "${tts_opts[@]}" \
                 --normalize global_mvn \
                 --normalize_conf stats_file="${tts_stats_dir}/train/feats_stats.npz" \
