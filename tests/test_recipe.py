@@ -86,7 +86,10 @@ pytestmark = needs_synthesizers
 
 def test_stage1_data_dirs(recipe):
     recipe, _, _ = recipe
-    sizes = {n: len(read_table(recipe / "data" / n / "wav.scp")) for n in ("mini_train_clean_100", "mini_dev_clean", TEST_SET)}
+    sizes = {
+        n: len(read_table(recipe / "data" / n / "wav.scp"))
+        for n in ("mini_train_clean_100", "mini_dev_clean", TEST_SET)
+    }
     assert sizes == {"mini_train_clean_100": 10, "mini_dev_clean": 1, TEST_SET: 1}
 
 
@@ -153,7 +156,9 @@ def test_stage6_text_to_wav_through_the_spiking_vocoder(recipe):
     assert (tts / "valid.loss.best.pth").exists()
     tts_config = yaml.safe_load((tts / "config.yaml").read_text())
     assert tts_config["feats_extract"] == "vocos_mel"
-    assert tts_config["feats_extract_conf"]["n_mels"] == N_MELS and tts_config["feats_extract_conf"]["fs"] == FS
+    assert (
+        tts_config["feats_extract_conf"]["n_mels"] == N_MELS and tts_config["feats_extract_conf"]["fs"] == FS
+    )
     joint = recipe / "exp" / "voc_student" / "joint_tts_tts"
     config = yaml.safe_load((joint / "config.yaml").read_text())
     assert config["tts"] == "joint_text2wav" and config["tts_conf"]["vocoder_type"] == "spiking_vocos"
@@ -194,6 +199,9 @@ def test_failed_stage_names_the_step_and_its_log(recipe):
     assert out.returncode != 0
     dump = "dump_failed/raw/mini_dev_clean"
     log = f"{dump}/logs/format_wav_scp.log"
-    assert f"Error: stage 2 failed at: format data/mini_dev_clean at {FS} Hz into {dump}. Read {log}" in out.stdout
+    assert (
+        f"Error: stage 2 failed at: format data/mini_dev_clean at {FS} Hz into {dump}. Read {log}"
+        in out.stdout
+    )
     assert "every utterance of data/mini_dev_clean was dropped" in (recipe / log).read_text()
     assert not (recipe / dump / "wav.scp").exists()

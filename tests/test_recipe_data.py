@@ -95,8 +95,20 @@ def test_mini_corpus_has_libritts_layout(tmp_path):
     root = tmp_path / "LibriTTS"
     sentences = RECIPE / "local" / "mini_sentences.txt"
     voices = ["festival_slt_hts", "flite_kal", "espeak_gb_f"]
-    make_mini_corpus.main(["--sentences", str(sentences), "--num_utts", "9", "--out_dir", str(root),
-                           "--voices", *voices, "--fs", "24000"])
+    make_mini_corpus.main(
+        [
+            "--sentences",
+            str(sentences),
+            "--num_utts",
+            "9",
+            "--out_dir",
+            str(root),
+            "--voices",
+            *voices,
+            "--fs",
+            "24000",
+        ]
+    )
     wavs = sorted(root.glob("*/*/*/*.wav"))
     assert len(wavs) == 9
     assert {w.relative_to(root).parts[0] for w in wavs} == {"train-clean-100", "dev-clean", "test-clean"}
@@ -114,8 +126,9 @@ def test_mini_corpus_has_libritts_layout(tmp_path):
     assert "seven forty-five" in seven.with_suffix(".normalized.txt").read_text()
     # a second run keeps the finished utterances
     mtimes = [w.stat().st_mtime_ns for w in wavs]
-    make_mini_corpus.main(["--sentences", str(sentences), "--num_utts", "9", "--out_dir", str(root),
-                           "--voices", *voices])
+    make_mini_corpus.main(
+        ["--sentences", str(sentences), "--num_utts", "9", "--out_dir", str(root), "--voices", *voices]
+    )
     assert [w.stat().st_mtime_ns for w in wavs] == mtimes
 
 
@@ -148,8 +161,13 @@ def test_stage1_data_sh_writes_kaldi_data_dirs_and_skips_them_on_rerun(tmp_path)
     assert "data/{mini_train_clean_100,mini_dev_clean,mini_test_clean} exist, skipping" in out.stdout
     assert (recipe / "data/mini_dev_clean/text").stat().st_mtime_ns == before
 
-    out = subprocess.run(["local/data.sh", "--corpus", "mini", "--train_set", "train_clean_460"],
-                         cwd=recipe, env=recipe_env(), capture_output=True, text=True)
+    out = subprocess.run(
+        ["local/data.sh", "--corpus", "mini", "--train_set", "train_clean_460"],
+        cwd=recipe,
+        env=recipe_env(),
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode != 0 and "the mini corpus has only train-clean-100" in out.stdout
 
 
@@ -283,8 +301,22 @@ def test_parse_options_sets_known_variables_and_refuses_unknown_ones():
     script = f"""set -euo pipefail; stage=1; stop_stage=6; train_args=
         . {TEMPLATE}/utils/parse_options.sh
         echo "$stage|$stop_stage|$train_args|$*" """
-    out = subprocess.run(["bash", "-c", script, "voc.sh", "--stage", "3", "--stop-stage=4",
-                          "--train_args", "--max_epoch 1", "rest"], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            "bash",
+            "-c",
+            script,
+            "voc.sh",
+            "--stage",
+            "3",
+            "--stop-stage=4",
+            "--train_args",
+            "--max_epoch 1",
+            "rest",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "3|4|--max_epoch 1|rest"
     out = subprocess.run(["bash", "-c", script, "voc.sh", "--stgae", "3"], capture_output=True, text=True)
@@ -293,19 +325,35 @@ def test_parse_options_sets_known_variables_and_refuses_unknown_ones():
 
 def test_run_pl_runs_job_arrays_and_names_failed_logs(tmp_path):
     run_pl = TEMPLATE / "utils" / "run.pl"
-    out = subprocess.run([str(run_pl), "--gpu", "0", "JOB=1:3", str(tmp_path / "log.JOB"), "echo", "job", "JOB",
-                          "a b"], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(run_pl), "--gpu", "0", "JOB=1:3", str(tmp_path / "log.JOB"), "echo", "job", "JOB", "a b"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     for j in (1, 2, 3):
         log = (tmp_path / f"log.{j}").read_text()
         assert f"job {j} a b\n" in log and "# Ended (code 0)" in log
-    out = subprocess.run([str(run_pl), "--max_jobs_run", "1", "JOB=1:3", str(tmp_path / "f.JOB.log"),
-                          "bash", "-c", "exit $((JOB % 2))"], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            str(run_pl),
+            "--max_jobs_run",
+            "1",
+            "JOB=1:3",
+            str(tmp_path / "f.JOB.log"),
+            "bash",
+            "-c",
+            "exit $((JOB % 2))",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1
     assert f"2 / 3 failed, log is in {tmp_path}/f.1.log, {tmp_path}/f.3.log" in out.stderr
     assert "# Ended (code 1)" in (tmp_path / "f.1.log").read_text()
-    out = subprocess.run([str(run_pl), "--num_nodes", "2", str(tmp_path / "x.log"), "true"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [str(run_pl), "--num_nodes", "2", str(tmp_path / "x.log"), "true"], capture_output=True, text=True
+    )
     assert out.returncode != 0 and "use slurm.pl" in out.stderr
 
 
@@ -331,13 +379,32 @@ def fake_slurm(tmp_path: Path) -> dict:
 def test_slurm_pl_submits_one_array_with_the_configured_options(tmp_path):
     env = fake_slurm(tmp_path)
     slurm_pl = TEMPLATE / "utils" / "slurm.pl"
-    command = [str(slurm_pl), "--config", str(RECIPE / "conf" / "slurm.conf"), "--gpu", "2", "--num_threads", "2",
-               "--num_nodes", "2", "JOB=1:2", str(tmp_path / "log" / "train.JOB.log"), "echo", "it's", "JOB"]
+    command = [
+        str(slurm_pl),
+        "--config",
+        str(RECIPE / "conf" / "slurm.conf"),
+        "--gpu",
+        "2",
+        "--num_threads",
+        "2",
+        "--num_nodes",
+        "2",
+        "JOB=1:2",
+        str(tmp_path / "log" / "train.JOB.log"),
+        "echo",
+        "it's",
+        "JOB",
+    ]
     out = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     call = (tmp_path / "calls").read_text()
-    for option in ("-p gpu --gres=gpu:2", "--nodes 2 --ntasks-per-node 1", "--cpus-per-task 2", "--wait",
-                   "--array=1-2"):
+    for option in (
+        "-p gpu --gres=gpu:2",
+        "--nodes 2 --ntasks-per-node 1",
+        "--cpus-per-task 2",
+        "--wait",
+        "--array=1-2",
+    ):
         assert option in call
     assert "it's 2\n" in (tmp_path / "log" / "train.2.log").read_text()
     command[-3:] = ["bash", "-c", "exit $((JOB - 1))"]

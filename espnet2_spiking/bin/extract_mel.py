@@ -47,9 +47,7 @@ def mel_conf_from_config(config: Path) -> Dict[str, Any]:
         args = yaml.safe_load(f) or {}
     name = args.get("feats_extract") or "vocos_mel"
     if name != "vocos_mel":
-        raise ValueError(
-            f"{config}: feats_extract is {name!r}; the vocoder's features are 'vocos_mel'."
-        )
+        raise ValueError(f"{config}: feats_extract is {name!r}; the vocoder's features are 'vocos_mel'.")
     conf = args.get("feats_extract_conf") or {}
     names = list(inspect.signature(LogMel.__init__).parameters)[1:]
     unknown = sorted(set(conf) - set(names))
@@ -133,13 +131,23 @@ def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", type=Path, required=True, action="append",
-                        help="vocoder training config: its feats_extract_conf gives the settings "
-                             "(repeat it for configs that must agree, e.g. teacher and student)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        required=True,
+        action="append",
+        help="vocoder training config: its feats_extract_conf gives the settings "
+        "(repeat it for configs that must agree, e.g. teacher and student)",
+    )
     parser.add_argument("--wav_scp", type=Path, help="audio to extract from (Kaldi wav.scp)")
     parser.add_argument("--out_dir", type=Path, help="where feats.ark, feats.scp, mel.yaml go")
-    parser.add_argument("--print_conf", nargs="?", const="", metavar="KEY",
-                        help="print the settings (or the one named KEY) and exit")
+    parser.add_argument(
+        "--print_conf",
+        nargs="?",
+        const="",
+        metavar="KEY",
+        help="print the settings (or the one named KEY) and exit",
+    )
     return parser
 
 

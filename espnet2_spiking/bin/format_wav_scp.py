@@ -74,8 +74,12 @@ class Formatter:
             audio = torchaudio.functional.resample(torch.from_numpy(audio), rate, self.fs).numpy()
         duration = len(audio) / self.fs
         if not self.min_duration <= duration <= self.max_duration:
-            return Result(utt, None, f"dropped {utt}: {duration:.2f} s is outside "
-                                  f"[{self.min_duration}, {self.max_duration}] s ({value})")
+            return Result(
+                utt,
+                None,
+                f"dropped {utt}: {duration:.2f} s is outside "
+                f"[{self.min_duration}, {self.max_duration}] s ({value})",
+            )
         soundfile.write(self.wav_dir / f"{utt}.wav", audio, self.fs, subtype="PCM_16")
         return Result(utt, len(audio), message)
 
@@ -165,10 +169,12 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--in_dir", type=Path, required=True, help="Kaldi-style data directory")
     parser.add_argument("--out_dir", type=Path, required=True, help="formatted data directory")
     parser.add_argument("--fs", type=int, required=True, help="sample rate to write")
-    parser.add_argument("--min_duration", type=float, default=0.0,
-                        help="drop clips shorter than this (seconds)")
-    parser.add_argument("--max_duration", type=float, default=float("inf"),
-                        help="drop clips longer than this (seconds)")
+    parser.add_argument(
+        "--min_duration", type=float, default=0.0, help="drop clips shorter than this (seconds)"
+    )
+    parser.add_argument(
+        "--max_duration", type=float, default=float("inf"), help="drop clips longer than this (seconds)"
+    )
     parser.add_argument("--nj", type=int, default=1, help="worker processes")
     return parser
 

@@ -55,9 +55,7 @@ VOICES: Dict[str, Voice] = {
     "flite_slt": Voice("9005", ("flite", "-voice", "slt", "-o", "{wav}"), "flite"),
     "flite_kal": Voice("9006", ("flite", "-voice", "kal16", "-o", "{wav}"), "flite"),
     "espeak_us": Voice("9007", ("espeak-ng", "-v", "en-us", "--stdin", "-w", "{wav}"), "espeak-ng"),
-    "espeak_gb_f": Voice(
-        "9008", ("espeak-ng", "-v", "en-gb+f3", "--stdin", "-w", "{wav}"), "espeak-ng"
-    ),
+    "espeak_gb_f": Voice("9008", ("espeak-ng", "-v", "en-gb+f3", "--stdin", "-w", "{wav}"), "espeak-ng"),
 }
 CHAPTER = "100"
 SUBSETS = ("train-clean-100", "dev-clean", "test-clean")
@@ -175,14 +173,24 @@ def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sentences", type=Path, required=True,
-                        help="text file: 'original' or 'original<TAB>normalized' per line")
-    parser.add_argument("--out_dir", type=Path, required=True,
-                        help="corpus root: the subsets are written under it")
+    parser.add_argument(
+        "--sentences",
+        type=Path,
+        required=True,
+        help="text file: 'original' or 'original<TAB>normalized' per line",
+    )
+    parser.add_argument(
+        "--out_dir", type=Path, required=True, help="corpus root: the subsets are written under it"
+    )
     parser.add_argument("--num_utts", type=int, default=64, help="number of utterances")
     parser.add_argument("--fs", type=int, default=24000, help="sample rate of the wav files")
-    parser.add_argument("--voices", nargs="+", default=list(VOICES), choices=list(VOICES),
-                        help="synthesizer voices (speakers)")
+    parser.add_argument(
+        "--voices",
+        nargs="+",
+        default=list(VOICES),
+        choices=list(VOICES),
+        help="synthesizer voices (speakers)",
+    )
     parser.add_argument("--nj", type=int, default=2, help="synthesizer processes at a time")
     return parser
 

@@ -45,7 +45,9 @@ def data_prep(subsets, out_dir: Path):
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s (data_prep) %(levelname)s: %(message)s")
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out_dir", type=Path, required=True)
     parser.add_argument("subsets", nargs="+", help="LibriTTS subset directories")
     args = parser.parse_args()
