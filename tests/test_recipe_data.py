@@ -171,6 +171,43 @@ def test_stage1_data_sh_writes_kaldi_data_dirs_and_skips_them_on_rerun(tmp_path)
     assert out.returncode != 0 and "the mini corpus has only train-clean-100" in out.stdout
 
 
+def test_stage1_libritts_uses_the_subsets_already_there(tmp_path):
+    """No network here: subsets marked complete under ${LIBRITTS} are not downloaded again,
+    and train_clean_460 joins train-clean-100 and train-clean-360."""
+    recipe = copy_recipe(tmp_path / "voc1")
+    root = tmp_path / "corpora" / "LibriTTS"
+    for i, subset in enumerate(("train-clean-100", "train-clean-360", "dev-clean", "test-clean")):
+        chapter = root / subset / f"{100 + i}" / "7"
+        chapter.mkdir(parents=True)
+        for j in range(2):
+            utt = f"{100 + i}_7_00000{j}_000000"
+            soundfile.write(chapter / f"{utt}.wav", np.zeros(2400), 24000)
+            (chapter / f"{utt}.normalized.txt").write_text(f"Sentence {j} of {subset}.")
+        (root / f".{subset}.complete").touch()
+    (recipe / "db.sh").unlink()
+    (recipe / "db.sh").write_text(f"LIBRITTS={tmp_path / 'corpora'}\nMINI_LIBRITTS=unused\n")
+    out = subprocess.run(
+        ["local/data.sh", "--train_set", "train_clean_460", "--data_url", "http://0.0.0.0/nowhere"],
+        cwd=recipe,
+        env=recipe_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "train-clean-360 is complete, skipping its download" in out.stdout
+    train = read_table(recipe / "data" / "train_clean_460" / "text")
+    assert train == {
+        "100_7_000000_000000": "Sentence 0 of train-clean-100.",
+        "100_7_000001_000000": "Sentence 1 of train-clean-100.",
+        "101_7_000000_000000": "Sentence 0 of train-clean-360.",
+        "101_7_000001_000000": "Sentence 1 of train-clean-360.",
+    }
+    assert read_table(recipe / "data" / "train_clean_460" / "spk2utt")["101"] == (
+        "101_7_000000_000000 101_7_000001_000000"
+    )
+    assert len(read_table(recipe / "data" / "test_clean" / "wav.scp")) == 2
+
+
 # ---------------------------------------------------------------- stage 2: audio
 
 
