@@ -51,6 +51,7 @@ from espnet2_spiking.metrics.report import append_report, render_report
 from espnet2_spiking.metrics.signals import harmonic_glide
 from espnet2_spiking.metrics.speed import real_time_factor
 from espnet2_spiking.registry import VOCODERS
+from espnet2_spiking.utils.cli import setup_logging
 
 
 def is_spiking(generator: torch.nn.Module) -> bool:
@@ -351,9 +352,7 @@ def _read_quality(entries: List[str]) -> Dict[str, dict]:
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     quality = _read_quality(args.quality)

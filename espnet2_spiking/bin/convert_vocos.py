@@ -27,6 +27,7 @@ from espnet2.utils.types import str2bool
 
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.utils.cli import setup_logging
 
 
 def component(config: Dict[str, Any], name: str, class_name: str, path: Path) -> Dict[str, Any]:
@@ -127,7 +128,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd: Optional[Sequence[str]] = None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging(args.log_level)
     convert_vocos(args.vocos_config, args.vocos_checkpoint, args.output_dir, args.overwrite)
 
 

@@ -40,6 +40,7 @@ from tqdm import tqdm
 from espnet2_spiking.layers.mel import LogMel
 from espnet2_spiking.metrics.pitch import CREPE_FS, CrepePitch, CrepeSettings, pitch_metrics, pitch_stats
 from espnet2_spiking.metrics.quality import Utmos, align, mcd, mel_l1, pesq_wb, resample, stoi
+from espnet2_spiking.utils.cli import setup_logging
 
 AVERAGED = ["pesq_wb", "stoi", "mel_l1", "mcd", "utmos"]
 POOLED = ["periodicity_rmse", "vuv_f1", "pitch_rmse_cents"]
@@ -270,9 +271,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     settings = EvalSettings(
         crepe=CrepeSettings(model=args.crepe_model, silence_db=args.silence_db),
         voicing_threshold=args.voicing_threshold,

@@ -30,6 +30,7 @@ import yaml
 from espnet2.fileio.sound_scp import SoundScpReader
 
 from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.utils.cli import setup_logging
 
 
 def mel_conf_from_config(config: Path) -> Dict[str, Any]:
@@ -152,9 +153,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(cmd=None):
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    setup_logging()
     parser = get_parser()
     args = parser.parse_args(cmd)
     try:

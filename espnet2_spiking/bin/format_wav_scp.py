@@ -32,6 +32,8 @@ import torch
 import torchaudio
 from espnet2.fileio.read_text import read_2columns_text
 
+from espnet2_spiking.utils.cli import setup_logging
+
 
 class Result(NamedTuple):
     utt: str
@@ -180,9 +182,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(cmd=None):
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    setup_logging()
     args = get_parser().parse_args(cmd)
     try:
         format_wav_scp(args.in_dir, args.out_dir, args.fs, args.min_duration, args.max_duration, args.nj)

@@ -32,6 +32,7 @@ from espnet2.utils.types import str2triple_str, str_or_none
 from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask
 from espnet2_spiking.utils.audio_check import check_wav_scp
 from espnet2_spiking.utils.checkpoint import load_generator_state, load_train_config
+from espnet2_spiking.utils.cli import setup_logging
 
 
 class Vocoder:
@@ -156,7 +157,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None):
     print(" ".join(sys.argv), file=sys.stderr)
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging(args.log_level)
     kwargs = vars(args)
     kwargs.pop("log_level")
     inference(**kwargs)

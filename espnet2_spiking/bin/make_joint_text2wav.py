@@ -24,6 +24,7 @@ from espnet2.utils.types import str_or_none
 from espnet2_spiking.layers.mel import LogMel
 from espnet2_spiking.tasks.joint_text2wav import check_same_features
 from espnet2_spiking.utils.checkpoint import load_generator_state, load_train_config
+from espnet2_spiking.utils.cli import setup_logging
 
 
 def make_joint_text2wav(tts_train_config, tts_model_file, vocoder_model_file, output_dir, vocoder_train_config=None):
@@ -77,7 +78,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(cmd=None):
-    logging.basicConfig(level="INFO", format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    setup_logging()
     make_joint_text2wav(**vars(get_parser().parse_args(cmd)))
 
 

@@ -30,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Sequence, Tuple
 
+from espnet2_spiking.utils.cli import setup_logging
+
 
 class Voice(NamedTuple):
     """A synthesizer voice: ``command`` reads the text on stdin and writes ``{wav}``."""
@@ -196,9 +198,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(cmd=None):
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    setup_logging()
     args = get_parser().parse_args(cmd)
     if args.num_utts < 1:
         raise SystemExit("make_mini_corpus: --num_utts must be at least 1.")

@@ -24,6 +24,7 @@ from espnet2_spiking.bin.evaluate import load_wav
 from espnet2_spiking.metrics import plots
 from espnet2_spiking.metrics.energy import record_spikes
 from espnet2_spiking.metrics.quality import resample
+from espnet2_spiking.utils.cli import setup_logging
 
 
 def plot_spikes(vocoder, wav: str, out: str, layers: str = r"lif1$", max_channels: int = 64) -> dict:
@@ -91,9 +92,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     vocoder = load_vocoder(
         args.model_file, args.train_config, args.generator_type, args.generator_conf, args.fs, args.device
     )
