@@ -36,7 +36,7 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str_or_none
 from spikingjelly.activation_based import neuron
 
-from espnet2_spiking.bin.evaluate import load_wav, read_scp
+from espnet2_spiking.bin.evaluate import load_wav
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import LogMel
 from espnet2_spiking.metrics import plots
@@ -52,6 +52,7 @@ from espnet2_spiking.metrics.signals import harmonic_glide
 from espnet2_spiking.metrics.speed import real_time_factor
 from espnet2_spiking.registry import VOCODERS
 from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.scp import read_scp
 
 
 def is_spiking(generator: torch.nn.Module) -> bool:

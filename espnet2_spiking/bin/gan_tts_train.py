@@ -10,6 +10,7 @@ Example:
 
 from espnet2_spiking.registry import register_tts_tasks
 from espnet2_spiking.tasks.joint_text2wav import complete_joint_config
+from espnet2_spiking.utils.train_dir import check_output_dir
 
 
 def main(cmd=None):
@@ -17,6 +18,7 @@ def main(cmd=None):
     from espnet2.tasks.gan_tts import GANTTSTask
 
     args = GANTTSTask.get_parser().parse_args(cmd)
+    check_output_dir(args)
     if args.tts == "joint_text2wav" and not args.print_config:
         args.tts_conf = complete_joint_config(args.feats_extract, args.feats_extract_conf, args.tts_conf)
     GANTTSTask.main(args=args)

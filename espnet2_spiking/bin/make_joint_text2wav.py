@@ -22,17 +22,29 @@ import yaml
 from espnet2.utils.types import str_or_none
 
 from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask
 from espnet2_spiking.tasks.joint_text2wav import check_same_features
-from espnet2_spiking.utils.checkpoint import load_generator_state, load_train_config
+from espnet2_spiking.utils.checkpoint import load_generator, load_state, load_train_config
 from espnet2_spiking.utils.cli import setup_logging
 
 
-def make_joint_text2wav(tts_train_config, tts_model_file, vocoder_model_file, output_dir, vocoder_train_config=None):
+def make_joint_text2wav(
+    tts_train_config, tts_model_file, vocoder_model_file, output_dir, vocoder_train_config=None
+):
     """Compose the config and the weights of a ``joint_text2wav`` model; return its paths."""
     _, tts_args = load_train_config(tts_model_file, tts_train_config)
-    _, vocoder_args = load_train_config(vocoder_model_file, vocoder_train_config)
+    tts_state = load_state(tts_model_file)
+    if not any(k.startswith("tts.") for k in tts_state):
+        raise ValueError(
+            f"{tts_model_file} holds no tts.* weights: it is not a model file of an ESPnet text-to-mel "
+            "training. Pass --tts_model_file exp/tts_<tag>/valid.loss.best.pth."
+        )
+    vocoder_config, vocoder_args = load_train_config(vocoder_model_file, vocoder_train_config)
     check_same_features(tts_args, vocoder_args)
     feats = LogMel(**vocoder_args.feats_extract_conf)
+    vocoder = load_generator(
+        GANVocoderTask.build_generator(vocoder_args, feats), vocoder_model_file, vocoder_config
+    )
     vocoder_params = feats.vocoder_conf(vocoder_args.generator_conf)
     if tts_args.normalize == "global_mvn":
         vocoder_params["stats_file"] = tts_args.normalize_conf["stats_file"]
@@ -46,14 +58,15 @@ def make_joint_text2wav(tts_train_config, tts_model_file, vocoder_model_file, ou
         vocoder_params=vocoder_params,
         sampling_rate=feats.fs,
     )
-    tts_state = torch.load(tts_model_file, map_location="cpu", weights_only=False)
     state = {
         (f"tts.generator.text2mel.{k[len('tts.'):]}" if k.startswith("tts.") else k): v
         for k, v in tts_state.items()
     }
-    state.update({f"tts.generator.vocoder.{k}": v for k, v in load_generator_state(vocoder_model_file).items()})
+    state.update({f"tts.generator.vocoder.{k}": v for k, v in vocoder.state_dict().items()})
     if tts_args.normalize == "global_mvn":
-        state.update({f"tts.generator.vocoder.{k}": v for k, v in tts_state.items() if k.startswith("normalize.")})
+        state.update(
+            {f"tts.generator.vocoder.{k}": v for k, v in tts_state.items() if k.startswith("normalize.")}
+        )
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

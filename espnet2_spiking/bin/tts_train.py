@@ -7,13 +7,16 @@ Example:
 """
 
 from espnet2_spiking.registry import register_tts_tasks
+from espnet2_spiking.utils.train_dir import check_output_dir
 
 
 def main(cmd=None):
     register_tts_tasks()
     from espnet2.tasks.tts import TTSTask
 
-    TTSTask.main(cmd=cmd)
+    args = TTSTask.get_parser().parse_args(cmd)
+    check_output_dir(args)
+    TTSTask.main(args=args)
 
 
 if __name__ == "__main__":

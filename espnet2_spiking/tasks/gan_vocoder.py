@@ -28,6 +28,7 @@ from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import LogMel
 from espnet2_spiking.utils.audio_check import check_wav_scp
+from espnet2_spiking.utils.train_dir import check_output_dir
 
 feats_extractor_choices = ClassChoices(
     "feats_extract",
@@ -41,6 +42,7 @@ generator_choices = ClassChoices(
     type_check=MelVocoder,
     default="vocos",
 )
+
 
 class GANVocoderTask(AbsTask):
     """Mel-to-waveform GAN vocoder task (generator and discriminator optimizers)."""
@@ -87,7 +89,8 @@ class GANVocoderTask(AbsTask):
             "--check_audio",
             type=str2bool,
             default=True,
-            help="Check every training/validation audio file (exists, mono, fs) before training.",
+            help="Check every training/validation audio file (exists, mono, fs; validation clips at least "
+            "n_fft samples) before training.",
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
@@ -105,12 +108,20 @@ class GANVocoderTask(AbsTask):
                 "`python -m espnet2_spiking.bin.convert_vocos`."
             )
         if getattr(args, "skip_discriminator_prob", 0) > 0:
-            raise ValueError("--skip_discriminator_prob is not supported by the GAN vocoder task; leave it at 0.")
+            raise ValueError(
+                "--skip_discriminator_prob is not supported by the GAN vocoder task; leave it at 0."
+            )
+        check_output_dir(args)
         if getattr(args, "check_audio", False):
-            fs = cls.build_feats_extract(args).fs
-            for path, _, kind in args.train_data_path_and_name_and_type + args.valid_data_path_and_name_and_type:
-                if kind == "sound":
-                    check_wav_scp(path, fs)
+            feats_extract = cls.build_feats_extract(args)
+            # validation transforms whole clips: each needs at least one FFT frame
+            for inputs, min_samples in [
+                (args.train_data_path_and_name_and_type, 1),
+                (args.valid_data_path_and_name_and_type, feats_extract.n_fft),
+            ]:
+                for path, _, kind in inputs:
+                    if kind == "sound":
+                        check_wav_scp(path, feats_extract.fs, min_samples)
 
     @classmethod
     @typechecked
@@ -176,4 +187,3 @@ class GANVocoderTask(AbsTask):
                 raise ValueError(f"optimizer must be one of {list(optim_classes)}, got {name}")
             optimizers.append(optim_class(params, **conf))
         return optimizers
-

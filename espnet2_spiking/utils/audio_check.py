@@ -2,36 +2,31 @@
 
 import logging
 from pathlib import Path
-from typing import Dict, Union
+from typing import Union
 
 import soundfile
 
+from espnet2_spiking.utils.scp import read_scp
 
-def read_scp(path: Union[str, Path]) -> Dict[str, str]:
-    """Read a Kaldi scp file (``utt_id value`` per line) into an ordered dict."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist.")
-    entries = {}
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            key, _, value = line.strip().partition(" ")
-            if not value:
-                raise ValueError(f"{path}:{lineno}: expected 'utt_id path', got {line.strip()!r}.")
-            entries[key] = value.strip()
-    return entries
+# A module logger: the pre-flight runs before ESPnet configures logging, and a call to the
+# root logger there (logging.info) would configure it first and silence ESPnet's own lines.
+logger = logging.getLogger(__name__)
 
 
-def check_wav_scp(scp: Union[str, Path], fs: int):
-    """Check that every file in ``scp`` exists, is readable, mono and sampled at ``fs``.
+def check_wav_scp(scp: Union[str, Path], fs: int, min_samples: int = 1):
+    """Check that every file in ``scp`` exists, is readable, mono, sampled at ``fs`` and long enough.
 
     Only headers are read. Raises ``ValueError``/``FileNotFoundError`` naming the first
     bad file and the fix.
+
+    Args:
+        scp: ``wav.scp`` (``utt_id path`` per line).
+        fs: The sample rate the features are configured for.
+        min_samples: Fewest samples a file may hold, e.g. the FFT size for clips that are
+            transformed whole (validation).
     """
     entries = read_scp(scp)
-    logging.info(f"Checking {len(entries)} audio files of {scp}")
+    logger.info(f"Checking {len(entries)} audio files of {scp}")
     for utt, path in entries.items():
         if path.endswith("|"):
             continue  # a Kaldi pipe: cannot be checked without running it
@@ -57,4 +52,10 @@ def check_wav_scp(scp: Union[str, Path], fs: int):
                 f"{scp}: {path} ({utt}) is sampled at {info.samplerate} Hz, but the features are "
                 f"configured for fs={fs} Hz. Resample the data (the recipe's stage 2 does) or set "
                 f"feats_extract_conf.fs to {info.samplerate} (with matching n_fft/hop_length)."
+            )
+        if info.frames < min_samples:
+            raise ValueError(
+                f"{scp}: {path} ({utt}) has {info.frames} samples, fewer than the {min_samples} it needs "
+                f"(the FFT size n_fft). Remove it from {scp}, or format the data with a minimum duration "
+                f"(the recipe's --min_wav_duration; format_wav_scp --min_duration {min_samples / fs:.3f})."
             )

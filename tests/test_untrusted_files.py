@@ -1,0 +1,168 @@
+"""Model files from anyone: loading never runs code in them; truncated, foreign and mismatched
+files are refused naming the file; a finished training is never started over by accident."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from espnet2_spiking.bin import gan_vocoder_inference, gan_vocoder_train, make_joint_text2wav
+from espnet2_spiking.bin.gan_vocoder_inference import Vocoder
+from tests.conftest import write_wav_scp
+from tests.helpers_untrusted import save_malicious, save_vocoder, snapshot, vocoder_config
+from tests.test_task import FS, train_cmd, write_config
+
+
+@pytest.fixture
+def malicious(tmp_path):
+    """exp/evil/{model.pth,config.yaml}: a vocoder config beside a model file that runs code."""
+    model = save_vocoder(tmp_path / "evil")
+    save_malicious(model, tmp_path / "code_ran")
+    return model, tmp_path / "code_ran"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    return (
+        root,
+        write_wav_scp(root / "train", FS, {"utt1": 0.5, "utt2": 0.3}),
+        write_wav_scp(root / "dev", FS, {"dev1": 0.25}),
+    )
+
+
+def save_tts(directory):
+    """A text-to-mel experiment (config.yaml + model file of tts.* weights) on the tiny vocoder's features."""
+    directory.mkdir(parents=True, exist_ok=True)
+    mel = vocoder_config()["feats_extract_conf"]
+    conf = dict(
+        tts="tacotron2", tts_conf={}, feats_extract="vocos_mel", feats_extract_conf=mel, normalize=None
+    )
+    (directory / "config.yaml").write_text(yaml.safe_dump(conf))
+    torch.save({"tts.encoder.embed.weight": torch.zeros(3, 2)}, directory / "model.pth")
+    return directory / "model.pth"
+
+
+ENTRY_POINTS = {
+    "Vocoder.from_pretrained": lambda model, tmp: Vocoder.from_pretrained(model),
+    "gan_vocoder_inference": lambda model, tmp: gan_vocoder_inference.main(
+        ["--model_file", str(model), "--output_dir", str(tmp / "out"),
+         "--data_path_and_name_and_type", f"{write_wav_scp(tmp / 'wav', FS, {'u': 0.2})},speech,sound"]
+    ),  # fmt: skip
+    "make_joint_text2wav vocoder": lambda model, tmp: make_joint_text2wav.main(
+        ["--tts_model_file", str(save_tts(tmp / "tts")), "--vocoder_model_file", str(model),
+         "--output_dir", str(tmp / "joint")]
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+def test_model_file_that_runs_code_is_refused(entry, malicious, tmp_path):
+    model, marker = malicious
+    with pytest.raises(ValueError, match=f"Refusing to load {model}: it holds Python objects"):
+        ENTRY_POINTS[entry](model, tmp_path)
+    assert not marker.exists()
+    assert not (tmp_path / "out" / "wav.scp").exists() and not (tmp_path / "joint").exists()
+    torch.load(model, weights_only=False)  # the payload is live: loading it the old way runs it
+    assert marker.exists()
+
+
+def test_teacher_model_file_that_runs_code_is_refused(malicious, data, tmp_path):
+    model, marker = malicious
+    config = write_config(tmp_path / "conf.yaml", "distill")
+    with pytest.raises(ValueError, match=f"Refusing to load {model}"):
+        gan_vocoder_train.main(train_cmd(data, config, tmp_path / "exp", "--teacher_model_file", str(model)))
+    assert not marker.exists()
+    assert not list((tmp_path / "exp").glob("*.pth"))
+
+
+def test_text_to_mel_model_file_that_runs_code_is_refused(malicious, tmp_path):
+    model, marker = malicious
+    vocoder = save_vocoder(tmp_path / "voc")
+    tts = save_tts(tmp_path / "tts").parent
+    shutil.copy(model, tts / "model.pth")
+    with pytest.raises(ValueError, match=f"Refusing to load {tts / 'model.pth'}"):
+        make_joint_text2wav.main(["--tts_model_file", str(tts / "model.pth"), "--vocoder_model_file", str(vocoder),
+                                  "--output_dir", str(tmp_path / "joint")])  # fmt: skip
+    assert not marker.exists() and not (tmp_path / "joint").exists()
+
+
+def test_truncated_model_file_is_refused(tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+    with pytest.raises(ValueError, match=f"{model} is not a readable PyTorch model file .* truncated"):
+        Vocoder.from_pretrained(model)
+
+
+def test_model_file_of_another_task_is_refused(tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    torch.save({"tts.encoder.embed.weight": torch.zeros(3, 2), "tts.decoder.w": torch.zeros(1)}, model)
+    with pytest.raises(ValueError, match=f"{model} holds no generator.* weights \\(its weights are tts\\)"):
+        Vocoder.from_pretrained(model)
+    torch.save([1, 2, 3], model)
+    with pytest.raises(ValueError, match=f"{model} holds a list that is not a state dict"):
+        Vocoder.from_pretrained(model)
+
+
+def test_config_of_another_task_is_refused(tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    (tmp_path / "exp" / "config.yaml").write_text(
+        yaml.safe_dump(dict(tts="tacotron2", feats_extract="fbank"))
+    )
+    with pytest.raises(ValueError, match="config.yaml is not a config of gan_vocoder_train .*tts_inference"):
+        Vocoder.from_pretrained(model)
+
+
+def test_config_edited_to_another_size_is_refused(tmp_path):
+    model = save_vocoder(tmp_path / "exp", dim=32)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump(vocoder_config(dim=48)))
+    with pytest.raises(
+        ValueError,
+        match=f"weights in {model} do not fit the generator that {edited} describes .*size mismatch",
+    ):
+        Vocoder.from_pretrained(model, edited)
+    with pytest.raises(ValueError, match=f"weights in {model} do not fit"):
+        make_joint_text2wav.make_joint_text2wav(
+            None, save_tts(tmp_path / "tts"), model, tmp_path / "joint", edited
+        )
+    assert not (tmp_path / "joint").exists()
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    exp = tmp_path_factory.mktemp("exp")
+    gan_vocoder_train.main(train_cmd(data, write_config(exp / "vocos.yaml", "vocos"), exp / "vocos"))
+    return exp / "vocos"
+
+
+def test_resume_file_loads_safely(trained):
+    """ESPnet's checkpoint.pth (optimizer states, reporter statistics) loads with weights_only."""
+    vocoder = Vocoder.from_pretrained(trained / "checkpoint.pth", trained / "config.yaml")
+    best = Vocoder.from_pretrained(trained / "valid.mel_loss.best.pth")
+    assert all(torch.equal(a, b) for a, b in zip(vocoder.generator.parameters(), best.generator.parameters()))
+
+
+def test_training_again_into_a_finished_folder_is_refused(trained, data):
+    before = snapshot(trained)
+    config = trained.parent / "vocos.yaml"
+    with pytest.raises(SystemExit, match=f"{trained} already holds a trained model .*Pass --resume true"):
+        gan_vocoder_train.main(train_cmd(data, config, trained))
+    assert snapshot(trained) == before
+
+
+def test_training_log_shows_espnet_lines(data, tmp_path):
+    """The audio pre-flight must not configure logging before ESPnet does (ESPnet's INFO lines)."""
+    config = write_config(tmp_path / "conf.yaml", "vocos")
+    cmd = [
+        sys.executable,
+        "-m",
+        "espnet2_spiking.bin.gan_vocoder_train",
+        *train_cmd(data, config, tmp_path / "exp"),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "1/1epoch started" in out.stderr and "1epoch results" in out.stderr
