@@ -8,7 +8,12 @@ Example:
     # from mel features (Kaldi ark, frames x mels):
     ... --data_path_and_name_and_type dump/fbank/test/feats.scp,feats,kaldi_ark
 
-Writes ``<output_dir>/wav/<utt_id>.wav`` and ``<output_dir>/wav.scp``.
+Writes ``<output_dir>/wav/<utt_id>.wav`` and, when every utterance is decoded,
+``<output_dir>/wav.scp``. Inputs longer than ``--chunk_seconds`` (default 20 s) are decoded
+in overlapping chunks, in bounded memory, with the samples of whole-utterance decoding.
+Refused before anything is written: duplicate utterance ids and ids that are not safe file
+names. An utterance whose decoding gives NaN or infinite samples stops the run, named;
+samples above full scale (clipped by 16-bit PCM) are named in a warning.
 
 Python:
     >>> from espnet2_spiking.bin.gan_vocoder_inference import Vocoder
@@ -19,6 +24,7 @@ Python:
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,37 +35,63 @@ import soundfile
 import torch
 from espnet2.utils.types import str2triple_str, str_or_none
 
-from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask
+from espnet2_spiking.gan_vocoder.chunked import chunked_inference
+from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask, generator_choices
 from espnet2_spiking.utils.audio_check import check_wav_scp
-from espnet2_spiking.utils.checkpoint import load_generator_state, load_train_config
+from espnet2_spiking.utils.checkpoint import load_generator, load_train_config
 from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.scp import read_scp
+
+DEFAULT_CHUNK_SECONDS = 20.0  # about 0.6 GB for the full-size student (28 MB per second of audio)
 
 
 class Vocoder:
     """A trained generator with its feature extractor, ready to decode.
 
     Args:
-        model_file: Checkpoint of ``gan_vocoder_train`` (``*.pth``).
+        model_file: Checkpoint of ``gan_vocoder_train`` (``*.pth``), read without running code.
         train_config: Its ``config.yaml`` (default: beside ``model_file``).
         device: Torch device.
+        chunk_seconds: Longer inputs are decoded in chunks of this many seconds of audio (with
+            overlapping context; the samples equal whole-utterance decoding), so memory stays
+            bounded; ``None`` or 0 decodes every input whole.
     """
 
     def __init__(
-        self, model_file: Union[str, Path], train_config: Union[str, Path, None] = None, device: str = "cpu"
+        self,
+        model_file: Union[str, Path],
+        train_config: Union[str, Path, None] = None,
+        device: str = "cpu",
+        chunk_seconds: Optional[float] = DEFAULT_CHUNK_SECONDS,
     ):
-        _, args = load_train_config(model_file, train_config)
-        self.generator_type = args.generator
+        config, args = load_train_config(model_file, train_config)
+        generator = getattr(args, "generator", None)
+        if generator not in generator_choices.classes or not hasattr(args, "feats_extract_conf"):
+            raise ValueError(
+                f"{config} is not a config of gan_vocoder_train (generator: {generator}; expected one of "
+                f"{', '.join(generator_choices.classes)} with feats_extract_conf). Pass the config.yaml and "
+                "model file of a vocoder training; a text-to-speech model decodes with "
+                "espnet2_spiking.bin.tts_inference."
+            )
+        self.generator_type = generator
         self.feats_extract = GANVocoderTask.build_feats_extract(args).to(device).eval()
         self.generator = GANVocoderTask.build_generator(args, self.feats_extract)
-        self.generator.load_state_dict(load_generator_state(model_file))
+        load_generator(self.generator, model_file, config)
         self.generator.to(device).eval()
         self.device = device
+        self.chunk_frames = (
+            round(chunk_seconds * self.fs / self.generator.upsample_factor) if chunk_seconds else None
+        )
 
     @classmethod
     def from_pretrained(
-        cls, model_file: Union[str, Path], train_config: Union[str, Path, None] = None, device: str = "cpu"
+        cls,
+        model_file: Union[str, Path],
+        train_config: Union[str, Path, None] = None,
+        device: str = "cpu",
+        chunk_seconds: Optional[float] = DEFAULT_CHUNK_SECONDS,
     ) -> "Vocoder":
-        return cls(model_file, train_config, device)
+        return cls(model_file, train_config, device, chunk_seconds)
 
     @property
     def fs(self) -> int:
@@ -69,6 +101,8 @@ class Vocoder:
     def decode(self, mel: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
         """Args: mel: log-mel (frames, n_mels), ESPnet's layout. Returns: waveform (frames * hop,)."""
         mel = torch.as_tensor(mel, dtype=torch.float32, device=self.device)
+        if self.chunk_frames and mel.dim() == 2 and mel.size(0) > self.chunk_frames:
+            return chunked_inference(self.generator, mel, self.chunk_frames)
         return self.generator.inference(mel).view(-1)
 
     @torch.inference_mode()
@@ -84,6 +118,30 @@ class Vocoder:
         return self.decode(mel.transpose(0, 1))[: speech.numel()]
 
 
+def check_output(wav: torch.Tensor, utt: str, source: str) -> np.ndarray:
+    """Refuse generated audio that is not finite; warn about samples that 16-bit PCM clips.
+
+    Args:
+        wav: Generated waveform (N,).
+        utt: Its utterance id; ``source``: the input it was decoded from (both named).
+
+    Returns:
+        The waveform as a numpy array.
+    """
+    wav = wav.cpu().numpy()
+    bad = np.count_nonzero(~np.isfinite(wav))
+    if bad:
+        raise ValueError(
+            f"Decoding {utt} (from {source}) gave {bad} NaN or infinite samples of {wav.size}; nothing was "
+            "written for it. The model file or this input is broken: check the input for NaN, or decode "
+            "with another checkpoint."
+        )
+    peak = float(np.abs(wav).max(initial=0.0))
+    if peak > 1.0:
+        logging.warning(f"{utt}: generated peak {peak:.3f} is above full scale; 16-bit PCM clips it")
+    return wav
+
+
 def inference(
     model_file: str,
     train_config: Optional[str],
@@ -92,11 +150,16 @@ def inference(
     key_file: Optional[str] = None,
     device: str = "cpu",
     num_workers: int = 1,
+    chunk_seconds: Optional[float] = DEFAULT_CHUNK_SECONDS,
 ):
-    vocoder = Vocoder(model_file, train_config, device)
+    vocoder = Vocoder(model_file, train_config, device, chunk_seconds)
     for path, _, kind in data_path_and_name_and_type:
         if kind == "sound":
             check_wav_scp(path, vocoder.fs)
+        else:
+            read_scp(path)  # keys become file names: refuse duplicates and unsafe ones first
+    if key_file is not None:
+        read_scp(key_file)
     loader = GANVocoderTask.build_streaming_iterator(
         data_path_and_name_and_type,
         preprocess_fn=None,
@@ -108,22 +171,28 @@ def inference(
         inference=True,
     )
     wav_dir = Path(output_dir) / "wav"
+    wav_scp = Path(output_dir) / "wav.scp"
+    if wav_scp.exists():
+        logging.warning(f"{output_dir} holds an earlier decoding; its wav.scp is replaced when this one ends")
     wav_dir.mkdir(parents=True, exist_ok=True)
-    total_samples, start = 0, time.perf_counter()
-    with (Path(output_dir) / "wav.scp").open("w", encoding="utf-8") as scp:
-        for i, (keys, batch) in enumerate(loader, 1):
-            if "feats" in batch:
-                wav = vocoder.decode(batch["feats"][0])
-            elif "speech" in batch:
-                wav = vocoder.copy_synthesis(batch["speech"][0])
-            else:
-                raise ValueError("Give a 'speech' (sound) or 'feats' (kaldi_ark) input.")
-            out = wav_dir / f"{keys[0]}.wav"
-            soundfile.write(out, wav.cpu().numpy(), vocoder.fs, "PCM_16")
-            scp.write(f"{keys[0]} {out}\n")
-            total_samples += wav.numel()
-            if i % 10 == 0:
-                logging.info(f"{i} utterances decoded")
+    source = data_path_and_name_and_type[0][0]
+    total_samples, start, lines = 0, time.perf_counter(), []
+    for i, (keys, batch) in enumerate(loader, 1):
+        if "feats" in batch:
+            wav = vocoder.decode(batch["feats"][0])
+        elif "speech" in batch:
+            wav = vocoder.copy_synthesis(batch["speech"][0])
+        else:
+            raise ValueError("Give a 'speech' (sound) or 'feats' (kaldi_ark) input.")
+        out = wav_dir / f"{keys[0]}.wav"
+        soundfile.write(out, check_output(wav, keys[0], source), vocoder.fs, "PCM_16")
+        lines.append(f"{keys[0]} {out}\n")
+        total_samples += wav.numel()
+        if i % 10 == 0:
+            logging.info(f"{i} utterances decoded")
+    tmp = wav_scp.with_name(wav_scp.name + ".tmp")
+    tmp.write_text("".join(lines), encoding="utf-8")
+    os.replace(tmp, wav_scp)
     elapsed = time.perf_counter() - start
     audio_seconds = total_samples / vocoder.fs
     logging.info(
@@ -150,6 +219,13 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--key_file", type=str_or_none, default=None)
     parser.add_argument("--device", type=str, default="cpu")
     parser.add_argument("--num_workers", type=int, default=1)
+    parser.add_argument(
+        "--chunk_seconds",
+        type=float,
+        default=DEFAULT_CHUNK_SECONDS,
+        help="Decode longer inputs in overlapping chunks of this many seconds (bounded memory, same "
+        "samples); 0: always whole",
+    )
     parser.add_argument("--log_level", type=str, default="INFO")
     return parser
 
