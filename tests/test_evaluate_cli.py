@@ -117,9 +117,9 @@ def test_refuses_lengths_beyond_the_tolerance(tmp_path):
 def test_refuses_missing_files_and_utterances(tmp_path):
     x = harmonic_glide(FS, 0.6)
     write_pair(tmp_path, x, x)
-    (tmp_path / "gen.scp").write_text(f"u {tmp_path}/g.wav\nv {tmp_path}/missing.wav\n")
+    (tmp_path / "gen.scp").write_text(f"u {tmp_path}/missing.wav\n")
     with pytest.raises(
-        FileNotFoundError, match=r"gen\.scp:2: audio file .*missing\.wav of utterance v not found"
+        ValueError, match=r"No utterance of .*gen\.scp could be scored \(u: .*missing\.wav does not exist"
     ):
         run(tmp_path, tmp_path / "out")
     (tmp_path / "gen.scp").write_text(f"u {tmp_path}/g.wav\nv {tmp_path}/g.wav\n")
@@ -132,5 +132,5 @@ def test_read_scp_refuses_malformed_lines(tmp_path):
     (tmp_path / "bad.scp").write_text("only_an_id\n")
     with pytest.raises(ValueError, match=r"bad\.scp:1: expected 'utt_id path'"):
         read_scp(str(tmp_path / "bad.scp"))
-    with pytest.raises(FileNotFoundError, match="scp file .*nothing.scp not found"):
+    with pytest.raises(FileNotFoundError, match="nothing.scp does not exist"):
         read_scp(str(tmp_path / "nothing.scp"))

@@ -10,9 +10,12 @@ have a reference. Writes ``<out_dir>/utt_metrics.tsv`` (one row per utterance) a
 ``pitch_rmse_cents`` pooled over all frames of the test set, with the counts.
 
 Lengths that differ by up to ``--max_length_diff`` seconds (default 0.025 s: a vocoder's
-output exceeds its input by less than one hop) are trimmed to the shorter one; a larger
-difference, a missing file, a non-mono file or a sample-rate mismatch stops the run with
-the file named. CREPE pitch tracks are cached on disk (``--pitch_cache_dir``) keyed by the
+output exceeds its input by less than one hop) are trimmed to the shorter one. An
+utterance with a larger difference, a missing, unreadable, empty, silent or non-mono file,
+NaN or infinite samples or a sample-rate mismatch is skipped with a warning naming it and
+the file, and listed in ``metrics.json`` (``skipped_utts``); the rest is scored. A
+generated utterance without a reference, a duplicate utterance id or no utterance that
+can be scored stops the run. CREPE pitch tracks are cached on disk (``--pitch_cache_dir``) keyed by the
 samples and the settings, so re-scoring new outputs against the same references tracks
 only the new outputs; ``--nj`` scores utterances in parallel processes.
 """
@@ -41,6 +44,7 @@ from espnet2_spiking.layers.mel import LogMel
 from espnet2_spiking.metrics.pitch import CREPE_FS, CrepePitch, CrepeSettings, pitch_metrics, pitch_stats
 from espnet2_spiking.metrics.quality import Utmos, align, mcd, mel_l1, pesq_wb, resample, stoi
 from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.scp import read_scp
 
 AVERAGED = ["pesq_wb", "stoi", "mel_l1", "mcd", "utmos"]
 POOLED = ["periodicity_rmse", "vuv_f1", "pitch_rmse_cents"]
@@ -61,41 +65,30 @@ class EvalSettings:
     device: str = "cpu"
 
 
-def read_scp(path: str) -> Dict[str, str]:
-    """Read a Kaldi scp (``utt_id path``) and check that every file exists.
+def load_wav(path: str) -> Tuple[np.ndarray, int]:
+    """Read a mono audio file that can be scored.
 
     Returns:
-        utt_id -> path, in file order.
+        Samples (N,) float32 and the sample rate.
+
+    Raises:
+        ValueError: The file is missing, unreadable, not mono, empty, silent or holds NaN
+            or infinite samples; the message names it.
     """
     if not Path(path).is_file():
-        raise FileNotFoundError(f"scp file {path} not found")
-    entries = {}
-    for num, line in enumerate(Path(path).read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2:
-            raise ValueError(f"{path}:{num}: expected 'utt_id path', got {line!r}")
-        utt, wav = parts[0], parts[1].strip()
-        if utt in entries:
-            raise ValueError(f"{path}:{num}: utterance {utt} is listed twice")
-        if not Path(wav).is_file():
-            raise FileNotFoundError(
-                f"{path}:{num}: audio file {wav} of utterance {utt} not found (scp entries must be "
-                "paths to audio files; commands ending in '|' are not supported)"
-            )
-        entries[utt] = wav
-    if not entries:
-        raise ValueError(f"scp file {path} lists no utterances")
-    return entries
-
-
-def load_wav(path: str) -> Tuple[np.ndarray, int]:
-    """Read a mono audio file. Returns: samples (N,) float32 and the sample rate."""
-    audio, fs = sf.read(path, dtype="float32", always_2d=True)
+        raise ValueError(f"{path} does not exist")
+    try:
+        audio, fs = sf.read(path, dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as e:
+        raise ValueError(f"cannot read {path} ({e})") from None
     if audio.shape[1] != 1:
         raise ValueError(f"{path} has {audio.shape[1]} channels; evaluation needs mono audio")
-    return audio[:, 0], fs
+    audio = audio[:, 0]
+    if not np.isfinite(audio).all():
+        raise ValueError(f"{path} has NaN or infinite samples")
+    if not np.any(audio):
+        raise ValueError(f"{path} is {'empty' if audio.size == 0 else 'silent (every sample is 0)'}")
+    return audio, fs
 
 
 _STATE = {}  # per process: the CREPE tracker, feature extractors by sample rate, UTMOS
@@ -180,7 +173,12 @@ def write_results(out_dir: Path, rows: List[dict], summary: dict):
 
 
 def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, nj: int = 1) -> dict:
-    """Score every utterance of ``gen_scp`` against ``ref_scp``; write and return the summary."""
+    """Score every utterance of ``gen_scp`` against ``ref_scp``; write and return the summary.
+
+    An utterance that cannot be scored (a missing, unreadable, silent or mismatched file)
+    is named in a warning and in ``metrics.json`` (``skipped_utts``), and the rest is
+    scored; a run where none can be scored is refused.
+    """
     refs, gens = read_scp(ref_scp), read_scp(gen_scp)
     missing = [utt for utt in gens if utt not in refs]
     if missing:
@@ -194,24 +192,42 @@ def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, n
         )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if (out / "metrics.json").exists():
+        logging.info(
+            f"{out}/metrics.json and utt_metrics.tsv of an earlier run are replaced when this one ends"
+        )
     jobs = [(utt, refs[utt], gen, settings) for utt, gen in gens.items()]
-    results = {}
+    results, skipped = {}, {}
+
+    def record(utt, score):
+        try:
+            results[utt] = score()
+        except ValueError as e:
+            skipped[utt] = f"{e}"
+            logging.warning(f"skipped utterance {utt} of {gen_scp} ({gens[utt]}): {e}")
+
     progress = tqdm(total=len(jobs), desc="evaluate", unit="utt", file=sys.stderr)
     if nj <= 1:
         for job in jobs:
-            results[job[0]] = score_utterance(*job)
+            record(job[0], lambda: score_utterance(*job))
             progress.update()
     else:
         threads = max(1, (os.cpu_count() or 1) // nj)
         with ProcessPoolExecutor(nj, get_context("spawn"), _init_worker, (threads,)) as pool:
-            futures = [pool.submit(score_utterance, *job) for job in jobs]
+            futures = {pool.submit(score_utterance, *job): job[0] for job in jobs}
             for future in as_completed(futures):
-                row, stats = future.result()
-                results[row["utt_id"]] = row, stats
+                record(futures[future], future.result)
                 progress.update()
     progress.close()
-    rows, stats = zip(*(results[utt] for utt in gens))
+    if not results:
+        reasons = "; ".join(f"{utt}: {reason}" for utt, reason in list(skipped.items())[:5])
+        raise ValueError(f"No utterance of {gen_scp} could be scored ({reasons}). Fix the files named.")
+    scored = [utt for utt in gens if utt in results]
+    rows, stats = zip(*(results[utt] for utt in scored))
     summary = summarize(list(rows), list(stats), settings)
+    if skipped:
+        summary["skipped_utts"] = skipped
+        logging.warning(f"scored {len(scored)} of {len(gens)} utterances; skipped: {', '.join(skipped)}")
     write_results(out, list(rows), summary)
     shown = {k: summary[k] for k in AVERAGED + POOLED if summary.get(k) is not None}
     logging.info("  ".join(f"{k}={v:.4f}" for k, v in shown.items() if not math.isnan(v)))

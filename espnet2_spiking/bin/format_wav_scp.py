@@ -4,9 +4,10 @@
         --in_dir data/train_clean_100 --out_dir dump/raw/train_clean_100
 
 reads ``<in_dir>/wav.scp`` (file paths or Kaldi pipes ``cmd |``), averages multi-channel
-audio to mono (with a log line naming the file), resamples to ``--fs``, drops clips
-shorter than ``--min_duration`` or longer than ``--max_duration`` seconds (a log line per
-dropped utterance) and writes
+audio to mono (with a log line naming the file), resamples to ``--fs``, scales a clip whose
+peak is above full scale down to full scale instead of clipping it (a warning naming it),
+drops empty clips and those shorter than ``--min_duration`` or longer than
+``--max_duration`` seconds (a log line per dropped utterance) and writes
 
     <out_dir>/wav/<utt>.wav      16-bit PCM at --fs
     <out_dir>/wav.scp            written last: its presence marks the directory complete
@@ -14,6 +15,9 @@ dropped utterance) and writes
     <out_dir>/text, utt2spk, spk2utt   those of <in_dir> that exist, for the kept utterances
 
 A complete ``out_dir`` at the same rate is left as it is; one at another rate is refused.
+Refused before ``wav.scp`` is written, naming the utterance and its file: NaN or infinite
+samples, an unreadable file; and, before anything is written, duplicate utterance ids and
+ids that are not safe file names.
 """
 
 import argparse
@@ -33,12 +37,13 @@ import torchaudio
 from espnet2.fileio.read_text import read_2columns_text
 
 from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.scp import read_scp
 
 
 class Result(NamedTuple):
     utt: str
     num_samples: Optional[int]  # after resampling; None when dropped
-    message: Optional[str]  # a line for the log (dropped or converted), or None
+    message: Optional[str]  # a line for the log (dropped, converted or scaled), or None
 
 
 def read_audio(utt: str, value: str) -> Tuple[np.ndarray, int]:
@@ -68,12 +73,26 @@ class Formatter:
     def __call__(self, item: Tuple[str, str]) -> Result:
         utt, value = item
         audio, rate = read_audio(utt, value)
-        message = None
+        bad = np.count_nonzero(~np.isfinite(audio))
+        if bad:
+            raise RuntimeError(
+                f"the audio of {utt} ({value}) has {bad} NaN or infinite samples, which would be written "
+                "as full-scale clicks. Fix or remove this line of wav.scp."
+            )
+        messages = []
         if audio.ndim == 2:
-            message = f"{utt}: {audio.shape[1]} channels in {value}, averaged to mono"
+            messages.append(f"{utt}: {audio.shape[1]} channels in {value}, averaged to mono")
             audio = audio.mean(axis=1)
         if rate != self.fs:
             audio = torchaudio.functional.resample(torch.from_numpy(audio), rate, self.fs).numpy()
+        if len(audio) == 0:
+            return Result(utt, None, f"dropped {utt}: no samples ({value})")
+        peak = float(np.abs(audio).max())
+        if peak > 1.0:  # float input above full scale (or resampling overshoot): 16-bit PCM would clip it
+            audio = audio / peak
+            messages.append(
+                f"{utt}: peak {peak:.3f} is above full scale in {value}; scaled by {1 / peak:.3f} instead of clipped"
+            )
         duration = len(audio) / self.fs
         if not self.min_duration <= duration <= self.max_duration:
             return Result(
@@ -83,7 +102,7 @@ class Formatter:
                 f"[{self.min_duration}, {self.max_duration}] s ({value})",
             )
         soundfile.write(self.wav_dir / f"{utt}.wav", audio, self.fs, subtype="PCM_16")
-        return Result(utt, len(audio), message)
+        return Result(utt, len(audio), "; ".join(messages) or None)
 
 
 def _init_worker():
@@ -109,7 +128,7 @@ def format_wav_scp(
     """
     wav_scp = out_dir / "wav.scp"
     if wav_scp.exists():
-        first = next(iter(read_2columns_text(wav_scp).values()))
+        first = next(iter(read_scp(wav_scp).values()))
         rate = soundfile.info(first).samplerate
         if rate != fs:
             raise SystemExit(
@@ -124,9 +143,10 @@ def format_wav_scp(
             f"format_wav_scp: {in_dir / 'wav.scp'} does not exist: prepare {in_dir} first "
             "(the recipe's stage 1, local/data.sh)."
         )
-    entries = read_2columns_text(in_dir / "wav.scp")
-    if not entries:
-        raise SystemExit(f"format_wav_scp: {in_dir / 'wav.scp'} is empty.")
+    try:
+        entries = read_scp(in_dir / "wav.scp")
+    except ValueError as e:
+        raise SystemExit(f"format_wav_scp: {e}")
     wav_dir = out_dir / "wav"
     wav_dir.mkdir(parents=True, exist_ok=True)
     formatter = Formatter(wav_dir, fs, min_duration, max_duration)

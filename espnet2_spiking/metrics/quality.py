@@ -50,10 +50,18 @@ def align(ref: np.ndarray, gen: np.ndarray, max_diff: int, what: str = "") -> Tu
 
 
 def pesq_wb(ref: np.ndarray, gen: np.ndarray, fs: int) -> float:
-    """Wideband PESQ (MOS-LQO, 1.04 to 4.64) after resampling both signals to 16 kHz."""
-    from pesq import pesq
+    """Wideband PESQ (MOS-LQO, 1.04 to 4.64) after resampling both signals to 16 kHz.
 
-    return float(pesq(PESQ_FS, resample(ref, fs, PESQ_FS), resample(gen, fs, PESQ_FS), "wb"))
+    Raises:
+        ValueError: PESQ cannot score the pair (e.g. it detects no speech in the reference).
+    """
+    from pesq import PesqError, pesq
+
+    try:
+        return float(pesq(PESQ_FS, resample(ref, fs, PESQ_FS), resample(gen, fs, PESQ_FS), "wb"))
+    except PesqError as e:
+        reason = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else str(e)
+        raise ValueError(f"PESQ cannot score it: {reason}") from None
 
 
 def stoi(ref: np.ndarray, gen: np.ndarray, fs: int) -> float:

@@ -113,6 +113,17 @@ for name in train_set dev_set test_sets teacher_config student_config; do
     fi
 done
 
+for name in stage stop_stage; do
+    if ! [[ "${!name}" =~ ^[1-6]$ ]]; then
+        log "Error: --${name} ${!name}: the stages are 1-6 (stage 1 prepares the data; run it first)"
+        exit 2
+    fi
+done
+if [ "${stage}" -gt "${stop_stage}" ]; then
+    log "Error: --stage ${stage} is after --stop_stage ${stop_stage}: nothing would run"
+    exit 2
+fi
+
 data_feats=${dumpdir}/raw
 tag_of() {  # <config> <args>: ESPnet's experiment naming: config name + overridden options
     local tag
@@ -131,6 +142,18 @@ model_name=${inference_model%.pth}
 model_name=${model_name//\//_}
 
 current_stage=0
+require() {  # <stage> <path>...: stop, naming the stage to run first, unless every path exists
+    local first=$1 path
+    shift
+    for path in "$@"; do
+        if [ ! -e "${path}" ]; then
+            log "Error: stage ${current_stage} needs ${path}, which does not exist: run stage ${first} first" \
+                "(--stage ${first})"
+            exit 1
+        fi
+    done
+}
+
 run_step() {  # <description> <log> <command...>: run a step; on failure name it and its log
     local description=$1 logfile=$2
     shift 2
@@ -295,6 +318,7 @@ fi
 if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
     current_stage=2
     log "Stage 2: Features: data/ -> ${data_feats}/ (audio, log-mel ark/scp), statistics -> ${vocoder_stats_dir}"
+    for dset in "${train_set}" "${dev_set}" ${test_sets}; do require 1 "data/${dset}/wav.scp"; done
     if ! mel=$(mel_conf); then
         log "Error: stage 2 failed at: the features of ${teacher_config} and ${student_config} (see above)"
         exit 1
@@ -317,6 +341,8 @@ fi
 if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     current_stage=3
     log "Stage 3: Teacher training: ${teacher_config} -> ${teacher_exp}"
+    require 2 "${data_feats}/${train_set}/wav.scp" "${data_feats}/${dev_set}/wav.scp" \
+        "${vocoder_stats_dir}/train/speech_shape" "${vocoder_stats_dir}/valid/speech_shape"
     # shellcheck disable=SC2086
     vocoder_train "${teacher_exp}" "${teacher_config}" "teacher training" ${teacher_args}
 fi
@@ -324,10 +350,9 @@ fi
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     current_stage=4
     log "Stage 4: Student training: ${student_config} -> ${student_exp} (teacher: ${teacher_exp}/${inference_model})"
-    if [ ! -e "${teacher_exp}/${inference_model}" ]; then
-        log "Error: the teacher ${teacher_exp}/${inference_model} does not exist: run stage 3 first"
-        exit 1
-    fi
+    require 2 "${data_feats}/${train_set}/wav.scp" "${data_feats}/${dev_set}/wav.scp" \
+        "${vocoder_stats_dir}/train/speech_shape" "${vocoder_stats_dir}/valid/speech_shape"
+    require 3 "${teacher_exp}/${inference_model}"
     # shellcheck disable=SC2086
     vocoder_train "${student_exp}" "${student_config}" "student training" \
         --teacher_model_file "${teacher_exp}/${inference_model}" ${student_args}
@@ -336,6 +361,9 @@ fi
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     current_stage=5
     log "Stage 5: Copy synthesis of ${test_sets// /, } with ${teacher_exp} and ${student_exp}, and benchmarks"
+    for dset in ${test_sets}; do require 2 "${data_feats}/${dset}/wav.scp" "${data_feats}/${dset}/feats.scp"; done
+    require 3 "${teacher_exp}/${inference_model}"
+    require 4 "${student_exp}/${inference_model}"
     run_parallel copy_synthesis "${teacher_exp}" "${student_exp}"
     for dset in ${test_sets}; do
         dir=${student_exp}/benchmark_${dset}_${model_name}
@@ -365,6 +393,8 @@ fi
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     current_stage=6
     log "Stage 6: Joint text-to-wav: text -> text-to-mel -> ${student_exp}"
+    for dset in ${test_sets}; do require 2 "${data_feats}/${dset}/text"; done
+    require 4 "${student_exp}/${inference_model}"
     if [ -z "${tts_exp}" ]; then
         if [ -z "${tts_config}" ]; then
             log "Error: stage 6 needs --tts_exp (an existing text-to-mel experiment) or --tts_config"
@@ -376,10 +406,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         token_list=data/${train_set}_token_list/${token_type}/tokens.txt
         _train_dir=${data_feats}/${train_set}
         _dev_dir=${data_feats}/${dev_set}
-        if [ ! -f "${_train_dir}/mel.yaml" ]; then
-            log "Error: ${_train_dir}/mel.yaml does not exist: run stage 2 first"
-            exit 1
-        fi
+        require 2 "${_train_dir}/mel.yaml" "${_train_dir}/text" "${_dev_dir}/wav.scp"
         # The text-to-mel model computes from the audio the features of stage 2 (mel.yaml).
         tts_opts=(--feats_extract vocos_mel --feats_extract_conf "$(< "${_train_dir}/mel.yaml")"
                   --token_type "${token_type}" --token_list "${token_list}"

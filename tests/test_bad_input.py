@@ -1,0 +1,176 @@
+"""Bad audio and bad lists, each through its entry point: the message names the utterance and the
+file, at the first place the problem can be seen, and nothing already written changes."""
+
+import json
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from espnet2_spiking.bin import evaluate, format_wav_scp, gan_vocoder_inference, gan_vocoder_train
+from espnet2_spiking.metrics.signals import harmonic_glide
+from tests.conftest import harmonic_tone, write_wav_scp
+from tests.helpers_untrusted import save_vocoder, snapshot
+from tests.test_task import FS, train_cmd, write_config
+
+RECIPE = Path(__file__).parents[1] / "egs2" / "libritts" / "voc1"
+
+
+def data_dir(root: Path, audio: dict, subtype: str = "FLOAT") -> Path:
+    """data/<set>/wav.scp of float WAV files: ``{utt_id: samples}``."""
+    root.mkdir(parents=True)
+    for utt, samples in audio.items():
+        soundfile.write(root / f"{utt}.wav", samples, FS, subtype=subtype)
+    (root / "wav.scp").write_text("".join(f"{utt} {root / utt}.wav\n" for utt in audio))
+    return root
+
+
+def format_cmd(in_dir, out_dir):
+    return ["--fs", str(FS), "--in_dir", str(in_dir), "--out_dir", str(out_dir)]
+
+
+def test_format_refuses_nan_samples(tmp_path):
+    bad = harmonic_tone(FS, 0.3)
+    bad[100] = np.nan
+    in_dir = data_dir(tmp_path / "data", {"good": harmonic_tone(FS, 0.3), "bad": bad})
+    with pytest.raises(
+        SystemExit, match=f"the audio of bad \\({in_dir / 'bad.wav'}\\) has 1 NaN or infinite"
+    ):
+        format_wav_scp.main(format_cmd(in_dir, tmp_path / "dump"))
+    assert not (tmp_path / "dump" / "wav.scp").exists()
+
+
+def test_format_scales_audio_above_full_scale_with_a_warning(tmp_path, caplog):
+    loud = 1.6 * harmonic_tone(FS, 0.3) / np.abs(harmonic_tone(FS, 0.3)).max()
+    in_dir = data_dir(tmp_path / "data", {"loud": loud})
+    with caplog.at_level(logging.WARNING):
+        format_wav_scp.main(format_cmd(in_dir, tmp_path / "dump"))
+    assert f"loud: peak 1.600 is above full scale in {in_dir / 'loud.wav'}" in caplog.text
+    written, _ = soundfile.read(tmp_path / "dump" / "wav" / "loud.wav")
+    np.testing.assert_allclose(written, loud / 1.6, atol=1e-4)  # scaled, not clipped
+
+
+@pytest.mark.parametrize(
+    "scp, message",
+    [
+        ("a {wav}\nb {wav}\na {wav}\n", "a is duplicated .*wav.scp:3.*Remove or rename"),
+        ("../escape {wav}\n", "utterance id '../escape' cannot be used as a file name"),
+        ("a {wav}\n\nb {wav}\n", "has a blank line"),
+    ],
+)
+def test_format_refuses_bad_lists_before_writing(scp, message, tmp_path):
+    in_dir = data_dir(tmp_path / "data", {"x": harmonic_tone(FS, 0.3)})
+    (in_dir / "wav.scp").write_text(scp.format(wav=in_dir / "x.wav"))
+    with pytest.raises(SystemExit, match=message):
+        format_wav_scp.main(format_cmd(in_dir, tmp_path / "dump"))
+    assert not (tmp_path / "dump").exists()
+
+
+def test_training_refuses_a_dev_clip_shorter_than_the_fft(tmp_path):
+    train = write_wav_scp(tmp_path / "train", FS, {"utt1": 0.5})
+    dev = write_wav_scp(tmp_path / "dev", FS, {"dev1": 0.25, "tiny": 40 / FS})  # n_fft is 64
+    config = write_config(tmp_path / "conf.yaml", "vocos")
+    with pytest.raises(
+        ValueError, match=f"{tmp_path / 'dev' / 'tiny.wav'} \\(tiny\\) has 40 samples, fewer than the 64"
+    ):
+        gan_vocoder_train.main(train_cmd((tmp_path, train, dev), config, tmp_path / "exp"))
+    assert not (tmp_path / "exp").exists()
+
+
+def decode_cmd(model, scp, out):
+    return [
+        "--model_file",
+        str(model),
+        "--data_path_and_name_and_type",
+        f"{scp},speech,sound",
+        "--output_dir",
+        str(out),
+    ]
+
+
+def test_decoding_refuses_non_finite_output_and_keeps_earlier_results(tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2, "utt2": 0.2})
+    gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    before = snapshot(tmp_path / "decode")
+    state = torch.load(model)
+    state["generator.head.out.bias"][:] = float("nan")
+    torch.save(state, model)
+    with pytest.raises(ValueError, match=f"Decoding utt1 \\(from {scp}\\) gave .* NaN or infinite samples"):
+        gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    assert snapshot(tmp_path / "decode") == before
+
+
+def test_decoding_refuses_keys_that_are_not_file_names(tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2})
+    scp.write_text(f"../../outside {tmp_path / 'test' / 'utt1.wav'}\n")
+    with pytest.raises(ValueError, match="utterance id '../../outside' cannot be used as a file name"):
+        gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    assert not (tmp_path / "decode").exists()
+
+
+def test_evaluation_skips_bad_utterances_and_scores_the_rest(tmp_path, caplog):
+    fs = 16000
+    ref = harmonic_glide(fs, 1.5)
+    for name, audio in dict(ref=ref, good=ref, silent=np.zeros_like(ref)).items():
+        soundfile.write(tmp_path / f"{name}.wav", audio, fs)
+    (tmp_path / "ref.scp").write_text("".join(f"{u} {tmp_path}/ref.wav\n" for u in ("u1", "u2", "u3")))
+    (tmp_path / "gen.scp").write_text(
+        f"u1 {tmp_path}/good.wav\nu2 {tmp_path}/silent.wav\nu3 {tmp_path}/gone.wav\n"
+    )
+    cmd = ["--ref_scp", str(tmp_path / "ref.scp"), "--gen_scp", str(tmp_path / "gen.scp"), "--out_dir",
+           str(tmp_path / "eval"), "--crepe_model", "tiny", "--pitch_cache_dir", str(tmp_path / "cache")]  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        evaluate.main(cmd)
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["num_utts"] == 1 and metrics["stoi"] == pytest.approx(1.0, abs=1e-6)
+    assert set(metrics["skipped_utts"]) == {"u2", "u3"}
+    assert f"{tmp_path}/silent.wav is silent" in metrics["skipped_utts"]["u2"]
+    assert f"{tmp_path}/gone.wav does not exist" in metrics["skipped_utts"]["u3"]
+    assert f"skipped utterance u2 of {tmp_path / 'gen.scp'}" in caplog.text
+
+
+def run_recipe(tmp_path, *args):
+    """voc.sh in a fresh recipe folder (the corpus recipe's path.sh, cmd.sh and helpers)."""
+    for name in ("path.sh", "cmd.sh", "utils", "voc.sh"):
+        if not (tmp_path / name).exists():
+            os.symlink(RECIPE / name, tmp_path / name)
+    cmd = ["./voc.sh", "--train_set", "tr", "--dev_set", "dv", "--test_sets", "ts", "--teacher_config", "t.yaml",
+           "--student_config", "s.yaml", *args]  # fmt: skip
+    return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--stage", "7"], "Error: --stage 7: the stages are 1-6"),
+        (["--stop_stage", "0"], "Error: --stop_stage 0: the stages are 1-6"),
+        (
+            ["--stage", "3"],
+            "Error: stage 3 needs dump/raw/tr/wav.scp, which does not exist: run stage 2 first",
+        ),
+        (["--stage", "2"], "Error: stage 2 needs data/tr/wav.scp, which does not exist: run stage 1 first"),
+        (["--stage", "6"], "Error: stage 6 needs dump/raw/ts/text, which does not exist: run stage 2 first"),
+    ],
+)
+def test_recipe_names_the_stage_to_run_first(args, message, tmp_path):
+    out = run_recipe(tmp_path, *args)
+    assert out.returncode != 0
+    assert message in out.stdout + out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmd.sh", "path.sh", "utils", "voc.sh"]
+
+
+def test_recipe_stage_5_needs_the_trained_student(tmp_path):
+    for name in ("wav.scp", "feats.scp"):
+        (tmp_path / "dump" / "raw" / "ts").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "dump" / "raw" / "ts" / name).write_text("")
+    (tmp_path / "exp" / "voc_t").mkdir(parents=True)
+    (tmp_path / "exp" / "voc_t" / "valid.mel_loss.best.pth").write_text("")
+    out = run_recipe(tmp_path, "--stage", "5")
+    assert "needs exp/voc_s/valid.mel_loss.best.pth, which does not exist: run stage 4 first" in out.stdout
