@@ -154,6 +154,18 @@ def test_training_again_into_a_finished_folder_is_refused(trained, data):
     assert snapshot(trained) == before
 
 
+def test_resume_file_that_runs_code_is_refused_before_espnet_opens_it(data, tmp_path):
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    save_malicious(exp / "checkpoint.pth", tmp_path / "code_ran")
+    before = snapshot(exp)
+    config = write_config(tmp_path / "conf.yaml", "vocos")
+    with pytest.raises(ValueError, match=f"Refusing to load {exp / 'checkpoint.pth'}"):
+        gan_vocoder_train.main(train_cmd(data, config, exp, "--resume", "true"))
+    assert not (tmp_path / "code_ran").exists()
+    assert snapshot(exp) == before
+
+
 def test_training_log_shows_espnet_lines(data, tmp_path):
     """The audio pre-flight must not configure logging before ESPnet does (ESPnet's INFO lines)."""
     config = write_config(tmp_path / "conf.yaml", "vocos")

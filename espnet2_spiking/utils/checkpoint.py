@@ -57,22 +57,16 @@ def load_train_config(model_file, train_config=None) -> Tuple[Path, argparse.Nam
     return config, argparse.Namespace(**settings)
 
 
-def load_state(model_file) -> Dict[str, torch.Tensor]:
-    """The weights of a model file, read without running any code stored in it.
-
-    Accepts the epoch and best files of ESPnet's trainer (a state dict) and its resume file
-    ``checkpoint.pth`` (its ``model`` entry).
-
-    Returns:
-        Parameter name -> tensor.
+def safe_load(model_file):
+    """``torch.load`` that never runs code stored in the file (``weights_only=True``).
 
     Raises:
-        ValueError: The file needs code to load (refused), is truncated or not a PyTorch
-            file, or holds no state dict; the message names the file.
+        ValueError: The file needs code to load (refused), or is truncated or not a
+            PyTorch file; the message names the file.
     """
     try:
         with torch.serialization.safe_globals(PLAIN_VALUES):
-            state = torch.load(model_file, map_location="cpu", weights_only=True)
+            return torch.load(model_file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
         what = f"e.g. {found.group(1)}" if found else str(e).strip().splitlines()[-1]
@@ -86,6 +80,21 @@ def load_state(model_file) -> Dict[str, torch.Tensor]:
             f"{model_file} is not a readable PyTorch model file ({e}); it may be truncated, e.g. by an "
             "interrupted copy or training. Copy it again or choose another checkpoint."
         ) from None
+
+
+def load_state(model_file) -> Dict[str, torch.Tensor]:
+    """The weights of a model file, read without running any code stored in it.
+
+    Accepts the epoch and best files of ESPnet's trainer (a state dict) and its resume file
+    ``checkpoint.pth`` (its ``model`` entry).
+
+    Returns:
+        Parameter name -> tensor.
+
+    Raises:
+        ValueError: As :func:`safe_load`, or the file holds no state dict.
+    """
+    state = safe_load(model_file)
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
