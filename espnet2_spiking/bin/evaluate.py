@@ -91,7 +91,7 @@ def load_wav(path: str) -> Tuple[np.ndarray, int]:
     return audio, fs
 
 
-_STATE = {}  # per process: the CREPE tracker, feature extractors by sample rate, UTMOS
+_STATE = {}  # per process, keyed by their settings: CREPE trackers, feature extractors, UTMOS models
 
 
 def _init_worker(threads: int):
@@ -114,28 +114,37 @@ def score_utterance(utt: str, ref_path: str, gen_path: str, settings: EvalSettin
     ref, gen = align(
         ref, gen, round(settings.max_length_diff * fs), f"utterance {utt} ({ref_path}, {gen_path})"
     )
-    if "crepe" not in _STATE:
-        _STATE["crepe"] = CrepePitch(
+    crepe_key = (
+        "crepe",
+        settings.crepe,
+        settings.pitch_cache_dir,
+        settings.crepe_batch_size,
+        settings.device,
+    )
+    if crepe_key not in _STATE:
+        _STATE[crepe_key] = CrepePitch(
             settings.crepe, settings.pitch_cache_dir, settings.crepe_batch_size, settings.device
         )
-    if fs not in _STATE:
-        _STATE[fs] = LogMel(fs=fs, **settings.mel_conf)
+    mel_key = ("mel", fs, json.dumps(settings.mel_conf, sort_keys=True))
+    if mel_key not in _STATE:
+        _STATE[mel_key] = LogMel(fs=fs, **settings.mel_conf)
     ref16, gen16 = resample(ref, fs, CREPE_FS), resample(gen, fs, CREPE_FS)
-    stats = pitch_stats(_STATE["crepe"](ref16), _STATE["crepe"](gen16), settings.voicing_threshold)
+    stats = pitch_stats(_STATE[crepe_key](ref16), _STATE[crepe_key](gen16), settings.voicing_threshold)
     row = dict(
         utt_id=utt,
         samples=len(ref),
         fs=fs,
         pesq_wb=pesq_wb(ref16, gen16, CREPE_FS),
         stoi=stoi(ref, gen, fs),
-        mel_l1=mel_l1(ref, gen, _STATE[fs]),
+        mel_l1=mel_l1(ref, gen, _STATE[mel_key]),
         mcd=mcd(ref, gen, fs),
         **pitch_metrics(stats),
     )
     if settings.utmos_model:
-        if "utmos" not in _STATE:
-            _STATE["utmos"] = Utmos(settings.utmos_model, settings.device)
-        row["utmos"] = _STATE["utmos"](gen, fs)
+        utmos_key = ("utmos", settings.utmos_model, settings.device)
+        if utmos_key not in _STATE:
+            _STATE[utmos_key] = Utmos(settings.utmos_model, settings.device)
+        row["utmos"] = _STATE[utmos_key](gen, fs)
     return row, stats
 
 
