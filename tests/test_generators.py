@@ -157,9 +157,13 @@ def test_student_time_steps_change_the_output():
 @pytest.mark.parametrize("cls, args", GENERATORS, ids=IDS)
 def test_bad_mel_is_refused(cls, args):
     gen = cls(**args)
-    with pytest.raises(ValueError, match=r"expects a log-mel of shape \(B, 16, frames\).*80 mel bins.*n_mels=16"):
+    with pytest.raises(
+        ValueError, match=r"expects a log-mel of shape \(B, 16, frames\).*80 mel bins.*n_mels=16"
+    ):
         gen(torch.randn(1, 80, 10))
-    with pytest.raises(ValueError, match=r"expects a log-mel of shape \(B, 16, frames\), got shape \(16, 10\)"):
+    with pytest.raises(
+        ValueError, match=r"expects a log-mel of shape \(B, 16, frames\), got shape \(16, 10\)"
+    ):
         gen(torch.randn(16, 10))
     with pytest.raises(ValueError, match=r"expects a log-mel of shape \(frames, 16\)"):
         gen.inference(torch.randn(1, 16, 10))
@@ -176,3 +180,38 @@ def test_bad_mel_is_refused(cls, args):
 def test_invalid_time_steps():
     with pytest.raises(ValueError, match="time_steps"):
         SpikingVocosGenerator(**make_spiking_vocos_args(time_steps=0))
+
+
+def _lif2_rates(gen, mel):
+    mon = monitor.OutputMonitor(gen, neuron.ParametricLIFNode)
+    with torch.no_grad():
+        gen(mel)
+    mon.remove_hooks()
+    return [mon[name][0].mean().item() for name in mon.monitored_layers if name.endswith("lif2")]
+
+
+def test_pointwise_layers_are_initialised_for_binary_inputs():
+    """Default: std 1/sqrt(fan_in * 0.05), and every lif2 fires from the first step;
+    init_firing_rate=None: the reference's std 0.02, under which lif2 is silent."""
+    scaled = SpikingVocosGenerator(**make_spiking_vocos_args(dim=128, intermediate_dim=384))
+    reference = SpikingVocosGenerator(
+        **make_spiking_vocos_args(dim=128, intermediate_dim=384, init_firing_rate=None)
+    )
+    for block, ref_block in zip(scaled.backbone.convnext, reference.backbone.convnext):
+        for name, fan_in in (("pwconv1", 128), ("pwconv2", 384)):
+            assert getattr(block, name).weight.std().item() == pytest.approx(
+                (fan_in * 0.05) ** -0.5, rel=0.05
+            )
+            assert getattr(ref_block, name).weight.std().item() == pytest.approx(0.02, rel=0.05)
+        assert block.dwconv.weight.std().item() == pytest.approx(0.02, rel=0.1)  # the rest stays Vocos's
+    mel = torch.log(torch.rand(2, 16, 200) + 1e-3)
+    assert min(_lif2_rates(scaled.eval(), mel)) > 0.01
+    assert max(_lif2_rates(reference.eval(), mel)) == 0.0
+
+
+def test_student_learns_at_default_initialisation():
+    """No weight surgery: every parameter, gamma and pwconv2 included, gets gradient at once."""
+    gen = SpikingVocosGenerator(**make_spiking_vocos_args(use_tsm=True)).train()
+    gen(torch.log(torch.rand(2, 16, 60) + 1e-3)).square().mean().backward()
+    for name, p in gen.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name

@@ -51,6 +51,11 @@ class SpikingConvNeXtBlock(torch.nn.Module):
         init_tau: Initial PLIF time constant.
         v_threshold: PLIF firing threshold.
         surrogate_alpha: Slope of the sigmoid surrogate gradient.
+        init_firing_rate: Firing rate assumed for the spikes into ``pwconv1`` and
+            ``pwconv2`` at initialisation: their weights start with std
+            ``1 / sqrt(fan_in * init_firing_rate)``, so that their outputs start with unit
+            variance and ``lif2`` can reach its threshold. ``None``: Vocos's std 0.02, the
+            reference's initialisation, under which ``lif2`` starts silent (see the recipe README).
     """
 
     def __init__(
@@ -58,12 +63,14 @@ class SpikingConvNeXtBlock(torch.nn.Module):
         dim: int,
         intermediate_dim: int,
         layer_scale_init_value: float,
+        *,
         kernel_size: int = 7,
         use_tsm: bool = False,
         tsm_alpha_init: float = 0.5,
         init_tau: float = 2.0,
         v_threshold: float = 1.0,
         surrogate_alpha: float = 4.0,
+        init_firing_rate: Optional[float] = None,
     ):
         super().__init__()
         self.tsm = TemporalShift(tsm_alpha_init) if use_tsm else None
@@ -84,6 +91,14 @@ class SpikingConvNeXtBlock(torch.nn.Module):
         self.lif2 = neuron.ParametricLIFNode(**plif)
         self.pwconv2 = torch.nn.Linear(intermediate_dim, dim)
         self.gamma = torch.nn.Parameter(torch.full((dim,), layer_scale_init_value))
+        self.init_firing_rate = init_firing_rate
+
+    def init_synapses(self):
+        """Scale the pointwise layers for binary inputs (see ``init_firing_rate``); no-op if None."""
+        if self.init_firing_rate is None:
+            return
+        for layer in (self.pwconv1, self.pwconv2):
+            torch.nn.init.normal_(layer.weight, std=(layer.in_features * self.init_firing_rate) ** -0.5)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         """Args: u: membrane stream (T, B, dim, L). Returns: updated stream (T, B, dim, L)."""
@@ -104,13 +119,10 @@ class SpikingVocosBackbone(torch.nn.Module):
         num_layers: Number of blocks.
         time_steps: SNN time steps T.
         layer_scale_init_value: Initial gamma (default ``1 / num_layers``).
-        kernel_size: Depthwise kernel of the blocks.
-        use_tsm: Temporal Shift Module in every block.
-        tsm_alpha_init: Initial TSM scale.
-        init_tau: Initial PLIF time constant.
-        v_threshold: PLIF firing threshold.
-        surrogate_alpha: Slope of the sigmoid surrogate gradient.
         readout_decay: Read-out weight ratio between consecutive time steps.
+        **block_settings: Keyword settings of every :class:`SpikingConvNeXtBlock`
+            (``kernel_size``, ``use_tsm``, ``tsm_alpha_init``, ``init_tau``, ``v_threshold``,
+            ``surrogate_alpha``, ``init_firing_rate``).
     """
 
     def __init__(
@@ -121,13 +133,8 @@ class SpikingVocosBackbone(torch.nn.Module):
         num_layers: int,
         time_steps: int = 4,
         layer_scale_init_value: Optional[float] = None,
-        kernel_size: int = 7,
-        use_tsm: bool = False,
-        tsm_alpha_init: float = 0.5,
-        init_tau: float = 2.0,
-        v_threshold: float = 1.0,
-        surrogate_alpha: float = 4.0,
         readout_decay: float = 0.9,
+        **block_settings,
     ):
         super().__init__()
         if time_steps < 1:
@@ -137,23 +144,12 @@ class SpikingVocosBackbone(torch.nn.Module):
         self.readout_decay = readout_decay
         self.embed = torch.nn.Conv1d(input_channels, dim, kernel_size=7, padding=3)
         self.convnext = torch.nn.ModuleList(
-            [
-                SpikingConvNeXtBlock(
-                    dim,
-                    intermediate_dim,
-                    scale,
-                    kernel_size,
-                    use_tsm,
-                    tsm_alpha_init,
-                    init_tau,
-                    v_threshold,
-                    surrogate_alpha,
-                )
-                for _ in range(num_layers)
-            ]
+            [SpikingConvNeXtBlock(dim, intermediate_dim, scale, **block_settings) for _ in range(num_layers)]
         )
         self.final_layer_norm = torch.nn.LayerNorm(dim, eps=1e-6)
         self.apply(init_weights)
+        for block in self.convnext:
+            block.init_synapses()
 
     def forward(self, mel: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         """Args: mel: (B, input_channels, L).
@@ -185,6 +181,8 @@ class SpikingVocosGenerator(MelVocoder):
         init_tau: Initial PLIF time constant.
         v_threshold: PLIF firing threshold.
         surrogate_alpha: Slope of the sigmoid surrogate gradient.
+        init_firing_rate: Input firing rate the pointwise layers are initialised for
+            (see :class:`SpikingConvNeXtBlock`); ``None``: the reference's std 0.02.
         readout_decay: Read-out weight ratio between consecutive time steps.
         layer_scale_init_value: Initial gamma (default ``1 / num_layers``).
         kernel_size: Depthwise kernel of the blocks.
@@ -206,6 +204,7 @@ class SpikingVocosGenerator(MelVocoder):
         init_tau: float = 2.0,
         v_threshold: float = 1.0,
         surrogate_alpha: float = 4.0,
+        init_firing_rate: Optional[float] = 0.05,
         readout_decay: float = 0.9,
         layer_scale_init_value: Optional[float] = None,
         kernel_size: int = 7,
@@ -219,13 +218,14 @@ class SpikingVocosGenerator(MelVocoder):
             dim,
             intermediate_dim,
             num_layers,
-            time_steps,
-            layer_scale_init_value,
-            kernel_size,
-            use_tsm,
-            tsm_alpha_init,
-            init_tau,
-            v_threshold,
-            surrogate_alpha,
-            readout_decay,
+            time_steps=time_steps,
+            layer_scale_init_value=layer_scale_init_value,
+            readout_decay=readout_decay,
+            kernel_size=kernel_size,
+            use_tsm=use_tsm,
+            tsm_alpha_init=tsm_alpha_init,
+            init_tau=init_tau,
+            v_threshold=v_threshold,
+            surrogate_alpha=surrogate_alpha,
+            init_firing_rate=init_firing_rate,
         )
