@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from espnet2_spiking.gan_vocoder.distillation import Distillation
-from espnet2_spiking.gan_vocoder.espnet_model import ESPnetGANVocoderModel, random_segments
+from espnet2_spiking.gan_vocoder.espnet_model import ESPnetGANVocoderModel, random_peak_gain, random_segments
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import LogMel
@@ -18,6 +18,11 @@ VARIANTS = {
 GENERATOR_STATS = {"generator_loss", "mel_loss", "generator_adv_loss", "generator_feat_match_loss"}
 DISCRIMINATOR_STATS = {"discriminator_loss", "discriminator_real_loss", "discriminator_fake_loss"}
 DISTILL_STATS = {"distill_feature_loss", "distill_output_loss"}
+# two blocks in make_vocos_args
+FIRING_STATS = {f"firing_rate_{b}_lif{n}" for b in (0, 1) for n in (1, 2)} | {
+    "firing_rate_min",
+    "firing_rate_mean",
+}
 
 
 def make_model(variant="spiking_vocos", **kwargs):
@@ -46,7 +51,8 @@ def test_one_generator_and_one_discriminator_turn(variant):
 
     out = model(forward_generator=True, **batch)
     assert out["optim_idx"] == 0 and out["weight"].item() == 2
-    assert set(out["stats"]) == GENERATOR_STATS | (DISTILL_STATS if "distill" in variant else set())
+    expected = GENERATOR_STATS | (DISTILL_STATS if "distill" in variant else set())
+    assert set(out["stats"]) == expected | (FIRING_STATS if "spiking" in variant else set())
     assert torch.isfinite(out["loss"]).all()
     out["loss"].backward()
     assert all(g is not None for g in grads(model.generator))
@@ -89,7 +95,9 @@ def test_validation_turns(variant):
     noisy = dict(batch, speech=batch["speech"].clone())
     noisy["speech"][1, 300:] = torch.randn(900)
     with torch.no_grad():
-        assert torch.equal(model(forward_generator=True, **noisy)["stats"]["mel_loss"], gen["stats"]["mel_loss"])
+        assert torch.equal(
+            model(forward_generator=True, **noisy)["stats"]["mel_loss"], gen["stats"]["mel_loss"]
+        )
 
 
 def test_training_decodes_random_segments():
@@ -175,13 +183,113 @@ def test_collect_feats():
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(ValueError, match="segment_size must be a positive multiple of the hop length 16, got 500"):
+    with pytest.raises(
+        ValueError, match="segment_size must be a positive multiple of the hop length 16, got 500"
+    ):
         make_model(segment_size=500)
     with pytest.raises(ValueError, match=r"in_channels=16.*n_mels=80"):
         ESPnetGANVocoderModel(LogMel(**{**TINY_MEL, "n_mels": 80}), VocosGenerator(**make_vocos_args()), None)
     distillation = Distillation(VocosGenerator(**make_vocos_args()))
     with pytest.raises(ValueError, match="spiking_vocos student"):
-        ESPnetGANVocoderModel(LogMel(**TINY_MEL), VocosGenerator(**make_vocos_args()), distillation, segment_size=512)
+        ESPnetGANVocoderModel(
+            LogMel(**TINY_MEL), VocosGenerator(**make_vocos_args()), distillation, segment_size=512
+        )
     model = make_model()
     with pytest.raises(ValueError, match=r"mono waveforms \(B, N\)"):
         model(speech=torch.randn(2, 1200, 2), speech_lengths=torch.tensor([1200, 1200]))
+
+
+def test_firing_rates_are_statistics_of_every_spiking_layer():
+    model = make_model().eval()
+    spikes = {}
+    for i, block in enumerate(model.generator.backbone.convnext):
+        for name in ("lif1", "lif2"):
+            getattr(block, name).register_forward_hook(
+                lambda m, x, s, key=f"firing_rate_{i}_{name}": spikes.__setitem__(key, s.mean())
+            )
+    with torch.no_grad():
+        stats = model(forward_generator=True, **make_batch())["stats"]
+    assert set(spikes) | {"firing_rate_min", "firing_rate_mean"} == FIRING_STATS
+    for key, rate in spikes.items():
+        assert torch.allclose(stats[key], rate.reshape(1))
+    rates = torch.stack(list(spikes.values()))
+    assert torch.allclose(stats["firing_rate_min"], rates.min()) and torch.allclose(
+        stats["firing_rate_mean"], rates.mean()
+    )
+    # records are cleared after every pass: a second batch reports its own rates
+    with torch.no_grad():
+        again = model(forward_generator=True, **make_batch())["stats"]
+    assert torch.allclose(again["firing_rate_0_lif1"], spikes["firing_rate_0_lif1"].reshape(1))
+    assert not FIRING_STATS & set(make_model("vocos")(forward_generator=True, **make_batch())["stats"])
+
+
+def test_discriminators_rest_for_the_first_training_steps():
+    model = make_model(discriminator_train_start_steps=2).train()
+    for step in range(3):
+        batch = make_batch()
+        disc = model(forward_generator=False, **batch)
+        disc["loss"].backward()
+        gen = model(forward_generator=True, **batch)
+        if step < 2:  # mel loss alone; the discriminators neither run nor learn
+            assert disc["loss"].item() == 0 and disc["stats"]["discriminator_loss"].isnan().all()
+            assert all(g is None for g in grads(model.discriminator))
+            assert "generator_adv_loss" not in gen["stats"]
+            assert torch.allclose(gen["loss"], 45.0 * gen["stats"]["mel_loss"])
+        else:
+            assert set(disc["stats"]) == DISCRIMINATOR_STATS
+            assert all(g is not None for g in grads(model.discriminator))
+            assert {"generator_adv_loss", "generator_feat_match_loss"} <= set(gen["stats"])
+        model.zero_grad(set_to_none=True)
+    assert model.state_dict()["num_train_steps"].item() == 3  # kept in checkpoints, for --resume
+    with torch.no_grad():  # validation scores the discriminators once they have joined
+        model.eval()
+        assert "generator_adv_loss" in model(forward_generator=True, **make_batch())["stats"]
+        fresh = make_model(discriminator_train_start_steps=2).eval()
+        assert "generator_adv_loss" not in fresh(forward_generator=True, **make_batch())["stats"]
+        assert fresh(forward_generator=False, **make_batch())["stats"]["discriminator_loss"].isnan().all()
+
+
+def test_random_peak_gain():
+    speech = torch.zeros(3, 100)
+    speech[0, :50] = 0.01 * torch.randn(50)
+    speech[1, :80] = 2.0 * torch.randn(80)
+    scaled = random_peak_gain(speech, -6.0, -1.0)
+    peaks_db = 20 * torch.log10(scaled[:2].abs().amax(dim=1))
+    assert ((peaks_db >= -6.0 - 1e-4) & (peaks_db <= -1.0 + 1e-4)).all()
+    assert torch.allclose(
+        scaled[0] / scaled[0].abs().max(), speech[0] / speech[0].abs().max()
+    )  # a gain, no more
+    assert torch.equal(scaled[2], speech[2])  # silence stays silent
+    model = make_model(random_gain_db=[-6.0, -1.0]).train()
+    seen = []
+    model.generator.backbone.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    model(forward_generator=True, **make_batch())
+    assert not torch.equal(
+        seen[0], make_model().train().feats_extract.mel(make_batch()["speech"][:, :SEGMENT])
+    )
+    with pytest.raises(ValueError, match="random_gain_db must be"):
+        make_model(random_gain_db=[-1.0, -6.0])
+
+
+def test_vocos_gan_losses():
+    """The reference's generator hinge and feature-matching layers, against a direct computation."""
+    model = make_model(gan_loss_style="vocos").train()
+    out = model._generate(**make_batch())
+    mpd_hat, mrd_hat = model.discriminator(out.speech_hat)
+    mpd, mrd = model.discriminator(out.speech)
+
+    def hinge(outputs):
+        return sum(torch.relu(1 - o[-1]).mean() for o in outputs) / len(outputs)
+
+    def feat_match(hat, real):  # every layer but the first, score map included; sum over layers
+        return sum(
+            sum((h - r).abs().mean() for h, r in zip(hs[1:], rs[1:])) for hs, rs in zip(hat, real)
+        ) / len(hat)
+
+    loss, stats = model._generator_loss(out)
+    assert torch.allclose(stats["generator_adv_loss"], hinge(mpd_hat) + 0.1 * hinge(mrd_hat))
+    assert torch.allclose(
+        stats["generator_feat_match_loss"], feat_match(mpd_hat, mpd) + 0.1 * feat_match(mrd_hat, mrd)
+    )
+    with pytest.raises(ValueError, match="gan_loss_style must be 'espnet' or 'vocos'"):
+        make_model(gan_loss_style="hifigan")

@@ -12,17 +12,22 @@ of the same batch reuses them, whichever of the two comes first.
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
-from espnet2.gan_tts.hifigan.loss import DiscriminatorAdversarialLoss, FeatureMatchLoss, GeneratorAdversarialLoss
+from espnet2.gan_tts.hifigan.loss import (
+    DiscriminatorAdversarialLoss,
+    FeatureMatchLoss,
+    GeneratorAdversarialLoss,
+)
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_gan_espnet_model import AbsGANESPnetModel
+from spikingjelly.activation_based import monitor, neuron
 from typeguard import typechecked
 
 from espnet2_spiking.gan_vocoder.discriminators import MultiPeriodMultiResolutionDiscriminator
 from espnet2_spiking.gan_vocoder.distillation import Distillation
-from espnet2_spiking.gan_vocoder.losses import log_mel_l1_loss
+from espnet2_spiking.gan_vocoder.losses import log_mel_l1_loss, vocos_generator_hinge_loss
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
 from espnet2_spiking.layers.mel import LogMel
 
@@ -45,6 +50,51 @@ def random_segments(
     speech = torch.nn.functional.pad(speech, (0, max(0, segment_size - speech.size(1))))
     index = start[:, None] + torch.arange(segment_size, device=speech.device)
     return speech.gather(1, index), (lengths - start).clamp(max=segment_size)
+
+
+def random_peak_gain(speech: torch.Tensor, low_db: float, high_db: float) -> torch.Tensor:
+    """Scale each utterance so that its peak lands at a random level in [low_db, high_db] dBFS.
+
+    Args:
+        speech: Waveforms (B, N), zero beyond each length.
+        low_db, high_db: Range of the peak level (e.g. -6 and -1, the reference's).
+
+    Returns:
+        Scaled waveforms (B, N); a silent utterance stays silent.
+    """
+    level_db = low_db + (high_db - low_db) * torch.rand(speech.size(0), 1, device=speech.device)
+    peak = speech.abs().amax(dim=1, keepdim=True)
+    return speech * (10 ** (level_db / 20) / peak.clamp(min=1e-5))
+
+
+class FiringRates:
+    """Firing rate of every spiking layer of a generator, per forward pass (spikingjelly's
+    ``OutputMonitor`` on its neurons); an ANN generator has none.
+
+    Args:
+        generator: The generator to watch.
+    """
+
+    def __init__(self, generator: torch.nn.Module):
+        self.monitor = monitor.OutputMonitor(
+            generator, neuron.BaseNode, function_on_output=lambda spikes: spikes.detach().float().mean()
+        )
+
+    def pop(self) -> Dict[str, torch.Tensor]:
+        """Rates of the passes since the last call, as statistics: ``firing_rate_<block>_<layer>``
+        for every neuron layer (e.g. ``firing_rate_0_lif2``), their ``firing_rate_min`` and
+        ``firing_rate_mean``; empty for an ANN."""
+        stats = {}
+        for name in self.monitor.monitored_layers:
+            records = self.monitor[name]
+            if records:
+                block, layer = name.split(".")[-2:]
+                stats[f"firing_rate_{block}_{layer}"] = torch.stack(records).mean()
+        self.monitor.clear_recorded_data()
+        if stats:
+            rates = torch.stack(list(stats.values()))
+            stats.update(firing_rate_min=rates.min(), firing_rate_mean=rates.mean())
+        return stats
 
 
 @contextmanager
@@ -71,6 +121,7 @@ class GeneratorPass:
         frame_lengths: Valid frames per item (B,).
         distill_loss: Weighted distillation loss (when distilling).
         distill_stats: Its unweighted parts.
+        firing_rates: The generator's firing-rate statistics (see :class:`FiringRates`).
     """
 
     speech: torch.Tensor
@@ -80,6 +131,7 @@ class GeneratorPass:
     frame_lengths: torch.Tensor
     distill_loss: Optional[torch.Tensor] = None
     distill_stats: Dict[str, torch.Tensor] = field(default_factory=dict)
+    firing_rates: Dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 class ESPnetGANVocoderModel(AbsGANESPnetModel):
@@ -97,6 +149,16 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         lambda_feat_match: Weight of the feature-matching loss.
         lambda_mrd: Weight of the MRD against the MPD in the adversarial and
             feature-matching losses of both turns.
+        discriminator_train_start_steps: Training steps (batches) during which the generator
+            learns from the mel loss (and distillation) alone and the discriminators neither
+            run nor learn, in training and validation alike.
+        random_gain_db: ``[low, high]``: each training utterance's peak is set to a random
+            level in this range (dBFS), as the reference's data loader does (-6, -1); None:
+            the audio as it is.
+        gan_loss_style: ``espnet``: ESPnet's generator hinge ``-mean(D(G(x)))`` and feature
+            matching over every discriminator layer but the score map; ``vocos``: the
+            reference's hinge ``mean(relu(1 - D(G(x))))`` and feature matching over every
+            layer but the first, the score map included.
     """
 
     @typechecked
@@ -111,6 +173,9 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         lambda_adv: float = 1.0,
         lambda_feat_match: float = 1.0,
         lambda_mrd: float = 0.1,
+        discriminator_train_start_steps: int = 0,
+        random_gain_db: Optional[Sequence[float]] = None,
+        gan_loss_style: str = "espnet",
     ):
         super().__init__()
         hop = generator.upsample_factor
@@ -127,6 +192,12 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             )
         if distillation is not None:
             distillation.check_student(generator)
+        if gan_loss_style not in ("espnet", "vocos"):
+            raise ValueError(f"gan_loss_style must be 'espnet' or 'vocos', got {gan_loss_style!r}.")
+        if random_gain_db is not None and (len(random_gain_db) != 2 or random_gain_db[0] > random_gain_db[1]):
+            raise ValueError(
+                f"random_gain_db must be [low, high] in dBFS, e.g. [-6, -1], got {random_gain_db}."
+            )
         self.feats_extract = feats_extract
         self.generator = generator
         self.discriminator = MultiPeriodMultiResolutionDiscriminator(**(discriminator_params or {}))
@@ -136,11 +207,36 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         self.lambda_adv = lambda_adv
         self.lambda_feat_match = lambda_feat_match
         self.lambda_mrd = lambda_mrd
-        self.generator_adv_loss = GeneratorAdversarialLoss(loss_type="hinge")
+        self.discriminator_train_start_steps = discriminator_train_start_steps
+        self.random_gain_db = random_gain_db
+        self.gan_loss_style = gan_loss_style
+        # Training steps taken, kept in checkpoints so that a resumed training knows them.
+        self.register_buffer("num_train_steps", torch.zeros((), dtype=torch.long))
+        if gan_loss_style == "vocos":
+            self.generator_adv_loss = vocos_generator_hinge_loss
+        else:
+            self.generator_adv_loss = GeneratorAdversarialLoss(loss_type="hinge")
         self.discriminator_adv_loss = DiscriminatorAdversarialLoss(loss_type="hinge")
         # Vocos's scale: sum over layers, mean over sub-discriminators.
-        self.feat_match_loss = FeatureMatchLoss(average_by_layers=False)
+        self.feat_match_loss = FeatureMatchLoss(
+            average_by_layers=False, include_final_outputs=gan_loss_style == "vocos"
+        )
+        self.firing_rates = FiringRates(generator)
         self._cache: Optional[Tuple[torch.Tensor, GeneratorPass]] = None
+
+    @property
+    def adversarial(self) -> bool:
+        """Whether the discriminators have joined: from training step
+        ``discriminator_train_start_steps`` on; before, validation skips them too (untrained,
+        their scores mean nothing, and on a CPU they cost many times the generator)."""
+        return bool(self.num_train_steps >= self.discriminator_train_start_steps)
+
+    def _feat_match(
+        self, feats_hat: List[List[torch.Tensor]], feats: List[List[torch.Tensor]]
+    ) -> torch.Tensor:
+        if self.gan_loss_style == "vocos":  # the reference skips each discriminator's first layer
+            feats_hat, feats = [f[1:] for f in feats_hat], [f[1:] for f in feats]
+        return self.feat_match_loss(feats_hat, feats)
 
     def generator_parameters(self) -> Iterator[torch.nn.Parameter]:
         """What the generator optimizer trains: the generator and the distillation adapters."""
@@ -168,8 +264,14 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         out = self._generate(speech, speech_lengths)
         if forward_generator:
             loss, stats = self._generator_loss(out)
-        else:
+        elif self.adversarial:
             loss, stats = self._discriminator_loss(out)
+        else:  # the discriminators rest: nothing to learn, nothing to compute; the NaN is
+            # "not computed" to ESPnet's reporter (which needs a key in every turn), not a loss
+            loss = torch.zeros((), device=speech.device, requires_grad=True)
+            stats = dict(discriminator_loss=torch.tensor(float("nan"), device=speech.device))
+        if self.training and forward_generator:
+            self.num_train_steps += 1
         loss, stats, weight = force_gatherable((loss, stats, speech.size(0)), loss.device)
         return dict(loss=loss, stats=stats, weight=weight, optim_idx=0 if forward_generator else 1)
 
@@ -180,6 +282,8 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             return out
         if speech.dim() != 2:
             raise ValueError(f"Expected mono waveforms (B, N), got shape {tuple(speech.shape)}.")
+        if self.training and self.random_gain_db is not None:
+            speech = random_peak_gain(speech, *self.random_gain_db)
         if self.training:
             target, lengths = random_segments(speech, speech_lengths, self.segment_size)
         else:
@@ -189,33 +293,45 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         mel = self.feats_extract.mel(target)
         frame_lengths = lengths // self.feats_extract.hop_length + 1
         feats, hiddens = self.generator.features(mel)
+        firing_rates = self.firing_rates.pop()
         log_mag, phase = self.generator.head.spectrum(feats)
         speech_hat = self.generator.head.synthesize(log_mag, phase)[:, : target.size(1)] * mask
-        out = GeneratorPass(target.unsqueeze(1), speech_hat.unsqueeze(1), mel, lengths, frame_lengths)
+        out = GeneratorPass(
+            target.unsqueeze(1),
+            speech_hat.unsqueeze(1),
+            mel,
+            lengths,
+            frame_lengths,
+            firing_rates=firing_rates,
+        )
         if self.distillation is not None:
             decay = self.generator.backbone.readout_decay
-            out.distill_loss, out.distill_stats = self.distillation(mel, hiddens, log_mag, phase, frame_lengths, decay)
+            out.distill_loss, out.distill_stats = self.distillation(
+                mel, hiddens, log_mag, phase, frame_lengths, decay
+            )
         self._cache = (speech, out)
         return out
 
     def _generator_loss(self, out: GeneratorPass) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         mel_loss = log_mel_l1_loss(self.feats_extract, out.speech_hat[:, 0], out.mel, out.frame_lengths)
-        with frozen(self.discriminator):
-            mpd_hat, mrd_hat = self.discriminator(out.speech_hat)
-        with torch.no_grad():
-            mpd, mrd = self.discriminator(out.speech)
-        adv_loss = self.generator_adv_loss(mpd_hat) + self.lambda_mrd * self.generator_adv_loss(mrd_hat)
-        feat_match_loss = self.feat_match_loss(mpd_hat, mpd) + self.lambda_mrd * self.feat_match_loss(mrd_hat, mrd)
-        loss = self.lambda_mel * mel_loss + self.lambda_adv * adv_loss + self.lambda_feat_match * feat_match_loss
+        loss = self.lambda_mel * mel_loss
+        stats = dict(mel_loss=mel_loss.detach())
+        if self.adversarial:
+            with frozen(self.discriminator):
+                mpd_hat, mrd_hat = self.discriminator(out.speech_hat)
+            with torch.no_grad():
+                mpd, mrd = self.discriminator(out.speech)
+            adv_loss = self.generator_adv_loss(mpd_hat) + self.lambda_mrd * self.generator_adv_loss(mrd_hat)
+            feat_match_loss = self._feat_match(mpd_hat, mpd) + self.lambda_mrd * self._feat_match(
+                mrd_hat, mrd
+            )
+            loss = loss + self.lambda_adv * adv_loss + self.lambda_feat_match * feat_match_loss
+            stats.update(
+                generator_adv_loss=adv_loss.detach(), generator_feat_match_loss=feat_match_loss.detach()
+            )
         if out.distill_loss is not None:
             loss = loss + out.distill_loss
-        stats = dict(
-            generator_loss=loss.detach(),
-            mel_loss=mel_loss.detach(),
-            generator_adv_loss=adv_loss.detach(),
-            generator_feat_match_loss=feat_match_loss.detach(),
-            **out.distill_stats,
-        )
+        stats = dict(generator_loss=loss.detach(), **stats, **out.distill_stats, **out.firing_rates)
         return loss, stats
 
     def _discriminator_loss(self, out: GeneratorPass) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
@@ -233,7 +349,9 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         )
         return loss, stats
 
-    def collect_feats(self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs) -> Dict[str, torch.Tensor]:
+    def collect_feats(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs
+    ) -> Dict[str, torch.Tensor]:
         """Args: speech (B, N), speech_lengths (B,). Returns: ``feats`` (B, L, n_mels), ``feats_lengths`` (B,)."""
         feats, feats_lengths = self.feats_extract(speech, speech_lengths)
         return dict(feats=feats, feats_lengths=feats_lengths)

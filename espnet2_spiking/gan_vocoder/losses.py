@@ -77,3 +77,16 @@ def phase_losses(
     ptd_lengths = None if frame_lengths is None else frame_lengths - 1
     ptd = masked_mean(anti_wrapping(torch.diff(delta, dim=2)), ptd_lengths)
     return ip, gd, ptd
+
+
+def vocos_generator_hinge_loss(outputs) -> torch.Tensor:
+    """Vocos's generator hinge ``mean(relu(1 - D(G(x))))``, averaged over discriminators.
+
+    Args:
+        outputs: Per discriminator, its list of layer outputs (the score map last), as
+            ESPnet's discriminators return them.
+
+    Returns:
+        Scalar loss.
+    """
+    return torch.stack([torch.relu(1 - feats[-1]).mean() for feats in outputs]).mean()
