@@ -45,7 +45,10 @@ def write_configs(root: Path) -> dict:
     student = tiny("conf/tuning/train_spiking_vocos_tsm_distill_mini.yaml", **vocoder)
     for conf in (teacher, student):
         conf["generator_conf"].update(dim=16, intermediate_dim=24, num_layers=1)
-        conf["model_conf"].update(segment_size=16 * HOP, discriminator_params=small_d)
+        # the discriminators join after the first of the two steps, so both phases run
+        conf["model_conf"].update(
+            segment_size=16 * HOP, discriminator_params=small_d, discriminator_train_start_steps=1
+        )
         for key in ("scheduler_conf", "scheduler2_conf"):
             conf[key] = dict(T_max=1)
     student["generator_conf"]["time_steps"] = 2

@@ -29,6 +29,7 @@ case "${corpus}" in
         student_config=conf/tuning/train_spiking_vocos_tsm_distill.yaml
         tts_config=conf/tts/train_tacotron2.yaml
         evaluate_args=
+        benchmark_args=
         ;;
     mini)
         prefix=mini_
@@ -36,6 +37,7 @@ case "${corpus}" in
         student_config=conf/tuning/train_spiking_vocos_tsm_distill_mini.yaml
         tts_config=conf/tts/train_tacotron2_mini.yaml
         evaluate_args="--crepe_model tiny"  # full CREPE costs about 10 s of CPU per utterance
+        benchmark_args="--batch_sizes 1 --repeats 3"  # CPU minutes: speed at batch 1 only
         ;;
     *)
         echo "$0: --corpus ${corpus}: choose libritts or mini" >&2
@@ -52,4 +54,5 @@ esac
     --student_config "${student_config}" \
     --tts_config "${tts_config}" \
     --evaluate_args "${evaluate_args}" \
+    --benchmark_args "${benchmark_args}" \
     "${args[@]}"
