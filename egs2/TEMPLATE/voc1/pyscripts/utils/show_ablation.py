@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Write the ablation's RESULTS.md: one row per student (and its teacher), from the
+``benchmark.json`` that stage 5 leaves in each student's ``benchmark_<test>_<model>/``.
+
+    pyscripts/utils/show_ablation.py --out exp/RESULTS.md exp/voc_ablation_*
+
+Columns: PESQ-wb, STOI, periodicity RMSE, V/UV F1 (copy synthesis of the test set), the
+lowest and mean firing rate over the spiking layers, the student's energy as a share of
+the teacher's in the reference convention (ConvNeXt blocks only) and in the complete count,
+and the decode speed (times real time, CPU, batch 1).
+"""
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from show_voc_result import environment
+
+from espnet2_spiking.metrics.report import markdown_table
+
+
+def _fmt(value: Optional[float], spec: str = "{:.3f}") -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else spec.format(value)
+
+
+def _speed(runs: List[dict]) -> Optional[float]:
+    return next((r["speed_x"] for r in runs if r["device"] == "cpu" and r["batch_size"] == 1), None)
+
+
+def rows_of(student: Path) -> List[List[str]]:
+    """One row per benchmark of ``student`` (one per test set), the student's own, and the
+    teacher's row the first time it is seen."""
+    rows = []
+    for path in sorted(student.glob("benchmark_*/benchmark.json")):
+        bench = json.loads(path.read_text())
+        energy, quality, speed = bench["energy"], bench.get("quality", {}), bench["speed"]
+        test_set = path.parent.name[len("benchmark_") :]
+        for name in ("teacher", "student"):
+            if name not in energy:
+                continue
+            q = quality.get(name, {})
+            rates = list(energy[name]["firing_rates"].values())
+            ratio = {
+                c: energy[name]["energy_mj"][c] / energy["teacher"]["energy_mj"][c]
+                for c in ("reference", "complete")
+            }
+            label = "teacher (ANN)" if name == "teacher" else student.name
+            rows.append(
+                [
+                    label,
+                    test_set,
+                    _fmt(q.get("pesq_wb")),
+                    _fmt(q.get("stoi")),
+                    _fmt(q.get("periodicity_rmse")),
+                    _fmt(q.get("vuv_f1")),
+                    _fmt(min(rates) if rates else None, "{:.4f}"),
+                    _fmt(sum(rates) / len(rates) if rates else None, "{:.4f}"),
+                    _fmt(100 * ratio["reference"], "{:.1f} %"),
+                    _fmt(100 * ratio["complete"], "{:.1f} %"),
+                    _fmt(_speed(speed[name]), "{:.1f}x"),
+                ]
+            )
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, required=True, help="the RESULTS.md to write")
+    parser.add_argument("students", type=Path, nargs="+", help="student experiment directories")
+    args = parser.parse_args(argv)
+    rows, seen = [], set()
+    for student in args.students:
+        found = rows_of(student)
+        if not found:
+            sys.exit(f"{student} has no benchmark_*/benchmark.json: run its stage 5 (./run.sh --stage 5).")
+        for row in found:
+            if row[0].startswith("teacher"):  # every student's benchmark repeats the teacher
+                if tuple(row[:2]) in seen:
+                    continue
+                seen.add(tuple(row[:2]))
+            rows.append(row)
+    header = [
+        "system",
+        "test set",
+        "PESQ-wb",
+        "STOI",
+        "periodicity RMSE",
+        "V/UV F1",
+        "lowest firing rate",
+        "mean firing rate",
+        "energy vs ANN (reference)",
+        "energy vs ANN (complete)",
+        "decode speed (CPU, batch 1)",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    text = environment() + "\n## Ablation\n\n" + markdown_table(header, rows) + "\n"
+    args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
