@@ -13,10 +13,10 @@ ESPnet has no plugin entry points: its tables are module-level dicts and
 
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 
 VOCODERS = {"vocos": VocosGenerator, "spiking_vocos": SpikingVocosGenerator}
-FEATS_EXTRACTORS = {"vocos_mel": LogMel}
+FEATS_EXTRACTORS = {"vocos_mel": VocosLogMel}
 
 
 def register():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from espnet2_spiking.bin.gan_vocoder_inference import Vocoder
+from espnet2_spiking.vocoder import Vocoder
 from espnet2_spiking.gan_vocoder.chunked import chunked_inference, context_frames
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator

@@ -6,7 +6,7 @@ import yaml
 
 from espnet2_spiking.bin.convert_vocos import main
 from espnet2_spiking.gan_vocoder.distillation import load_teacher
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 
 vocos = pytest.importorskip("vocos")
 
@@ -57,7 +57,7 @@ def test_converted_teacher_decodes_like_upstream(tmp_path):
 
     teacher = load_teacher(tmp_path / "exp" / "vocos_pretrained" / "model.pth")
     audio = torch.randn(2, 1600)
-    features = LogMel(**config["feats_extract_conf"])
+    features = VocosLogMel(**config["feats_extract_conf"])
     with torch.no_grad():
         mel = features.mel(audio)
         assert torch.allclose(mel, upstream.feature_extractor(audio), atol=1e-5)  # same features

@@ -31,12 +31,12 @@ def test_losses():
     distillation = Distillation(teacher, lambda_feature=40.0, lambda_output=10.0, lambda_phase=0.05)
     student = SpikingVocosGenerator(**make_spiking_vocos_args())
     mel = torch.randn(2, 16, 12)
-    feats, hiddens = student.features(mel)
+    feats, hiddens = student.hidden_states(mel)
     log_mag, phase = student.head.spectrum(feats)
     loss, stats = distillation(mel, hiddens, log_mag, phase)
 
     with torch.no_grad():
-        teacher_feats, teacher_hiddens = teacher.features(mel)
+        teacher_feats, teacher_hiddens = teacher.hidden_states(mel)
         teacher_log_mag, teacher_phase = teacher.head.spectrum(teacher_feats)
     feature = sum(
         (a(fuse_time_steps(h)) - t).square().mean() for a, h, t in zip(distillation.adapters, hiddens, teacher_hiddens)
@@ -56,7 +56,7 @@ def test_gradients_reach_student_and_adapters_only():
     distillation = Distillation(teacher)
     student = SpikingVocosGenerator(**make_spiking_vocos_args())
     mel = torch.randn(2, 16, 12)
-    feats, hiddens = student.features(mel)
+    feats, hiddens = student.hidden_states(mel)
     loss, _ = distillation(mel, hiddens, *student.head.spectrum(feats))
     loss.backward()
     assert all(p.grad is None for p in teacher.parameters())

@@ -7,8 +7,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from espnet2_spiking.bin.evaluate import main, read_scp
+from espnet2_spiking.bin.evaluate import main
 from espnet2_spiking.metrics.signals import harmonic_glide
+from espnet2_spiking.utils.scp import read_scp
 
 FS = 16000
 KEYS = ["pesq_wb", "stoi", "periodicity_rmse", "pitch_rmse_cents", "vuv_f1", "mel_l1", "mcd"]

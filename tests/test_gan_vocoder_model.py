@@ -5,7 +5,7 @@ from espnet2_spiking.gan_vocoder.distillation import Distillation
 from espnet2_spiking.gan_vocoder.espnet_model import ESPnetGANVocoderModel, random_peak_gain, random_segments
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from tests.conftest import TINY_DISCRIMINATOR, TINY_MEL, make_spiking_vocos_args, make_vocos_args
 
 SEGMENT = 512  # 32 frames of hop 16
@@ -30,7 +30,7 @@ def make_model(variant="spiking_vocos", **kwargs):
     distillation = Distillation(VocosGenerator(**make_vocos_args())) if distill else None
     conf = dict(segment_size=SEGMENT, discriminator_params=TINY_DISCRIMINATOR)
     conf.update(kwargs)
-    return ESPnetGANVocoderModel(LogMel(**TINY_MEL), cls(**args), distillation, **conf)
+    return ESPnetGANVocoderModel(VocosLogMel(**TINY_MEL), cls(**args), distillation, **conf)
 
 
 def make_batch():
@@ -188,11 +188,11 @@ def test_bad_settings_are_refused():
     ):
         make_model(segment_size=500)
     with pytest.raises(ValueError, match=r"in_channels=16.*n_mels=80"):
-        ESPnetGANVocoderModel(LogMel(**{**TINY_MEL, "n_mels": 80}), VocosGenerator(**make_vocos_args()), None)
+        ESPnetGANVocoderModel(VocosLogMel(**{**TINY_MEL, "n_mels": 80}), VocosGenerator(**make_vocos_args()), None)
     distillation = Distillation(VocosGenerator(**make_vocos_args()))
     with pytest.raises(ValueError, match="spiking_vocos student"):
         ESPnetGANVocoderModel(
-            LogMel(**TINY_MEL), VocosGenerator(**make_vocos_args()), distillation, segment_size=512
+            VocosLogMel(**TINY_MEL), VocosGenerator(**make_vocos_args()), distillation, segment_size=512
         )
     model = make_model()
     with pytest.raises(ValueError, match=r"mono waveforms \(B, N\)"):

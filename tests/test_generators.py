@@ -129,7 +129,7 @@ def test_plif_time_constants_and_tsm_scale_are_learnable():
 
 def test_student_hidden_states():
     gen = SpikingVocosGenerator(**make_spiking_vocos_args())
-    x, hiddens = gen.features(torch.randn(2, 16, 11))
+    x, hiddens = gen.hidden_states(torch.randn(2, 16, 11))
     assert x.shape == (2, 11, 32)
     assert [h.shape for h in hiddens] == [(3, 2, 32, 11)] * 2
     assert torch.allclose(x, gen.backbone.final_layer_norm(fuse_time_steps(hiddens[-1]).transpose(1, 2)))

@@ -7,7 +7,7 @@ import torch
 import yaml
 
 from espnet2_spiking.bin import gan_tts_train, gan_vocoder_train, make_joint_text2wav, tts_inference, tts_train
-from espnet2_spiking.bin.gan_vocoder_inference import Vocoder
+from espnet2_spiking.vocoder import Vocoder
 from tests.conftest import TINY_MEL, write_wav_scp
 from tests.test_task import TINY_TRAIN
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from espnet2_spiking.gan_vocoder.losses import anti_wrapping, log_mel_l1_loss, masked_mean, phase_losses
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from tests.conftest import TINY_MEL
 
 
@@ -20,7 +20,7 @@ def test_masked_mean_ignores_padded_frames():
 
 
 def test_log_mel_l1_loss():
-    feats = LogMel(**TINY_MEL)
+    feats = VocosLogMel(**TINY_MEL)
     speech = torch.randn(2, 800)
     mel = feats.mel(speech)
     assert log_mel_l1_loss(feats, speech, mel).item() == 0.0

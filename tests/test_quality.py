@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.metrics import quality
 from espnet2_spiking.metrics.signals import harmonic_glide
 
@@ -30,7 +30,7 @@ def scores(ref, gen):
     return dict(
         pesq=quality.pesq_wb(ref, gen, FS),
         stoi=quality.stoi(ref, gen, FS),
-        mel_l1=quality.mel_l1(ref, gen, LogMel(fs=FS)),
+        mel_l1=quality.mel_l1(ref, gen, VocosLogMel(fs=FS)),
         mcd=quality.mcd(ref, gen, FS),
     )
 

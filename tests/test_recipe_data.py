@@ -15,38 +15,12 @@ import torch
 import torchaudio
 import yaml
 
-from espnet2_spiking.bin import extract_mel, format_wav_scp, make_mini_corpus
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.bin import extract_mel, format_wav_scp
+from espnet2_spiking.layers.mel import VocosLogMel
+from tests.helpers import RECIPE, TEMPLATE, copy_recipe, needs_synthesizers, read_table, recipe_env, recipe_module
 
-ROOT = Path(__file__).resolve().parents[1]
-RECIPE = ROOT / "egs2" / "libritts" / "voc1"
-TEMPLATE = ROOT / "egs2" / "TEMPLATE" / "voc1"
-SYNTHESIZERS = ("text2wave", "flite", "espeak-ng", "sox")
-needs_synthesizers = pytest.mark.skipif(
-    any(shutil.which(t) is None for t in SYNTHESIZERS),
-    reason="apt-get install festival festvox-us-slt-hts festvox-kallpc16k flite espeak-ng sox",
-)
 MEL_CONF = dict(fs=8000, n_fft=64, hop_length=16, n_mels=16)
-
-
-def recipe_env():
-    """The recipe's environment with this interpreter's tools first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    return env
-
-
-def copy_recipe(dest: Path) -> Path:
-    """A recipe directory whose outputs (data/, dump/, exp/, downloads/) go to ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for entry in RECIPE.iterdir():
-        if entry.name not in ("data", "dump", "exp", "downloads"):
-            (dest / entry.name).symlink_to(entry.resolve())
-    return dest
-
-
-def read_table(path: Path):
-    return dict(line.split(maxsplit=1) for line in path.read_text().splitlines())
+make_mini_corpus = recipe_module("local/make_mini_corpus.py")
 
 
 def write_config(path: Path, **feats_extract_conf) -> Path:
@@ -286,7 +260,7 @@ def test_extract_mel_writes_the_training_features(tmp_path):
     format_wav_scp.format_wav_scp(data, dump, fs=8000, min_duration=0.5, max_duration=4.0)
     assert extract_mel.extract_mel([config], dump / "wav.scp", dump) == 3
     feats = dict(kaldiio.load_scp(str(dump / "feats.scp")))
-    reference = LogMel(**MEL_CONF)
+    reference = VocosLogMel(**MEL_CONF)
     for utt, path in read_table(dump / "wav.scp").items():
         x, _ = soundfile.read(path, dtype="float32")
         expected = reference.mel(torch.from_numpy(x)).T.numpy()

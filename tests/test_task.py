@@ -10,7 +10,8 @@ import torch
 import yaml
 
 from espnet2_spiking.bin import gan_vocoder_inference, gan_vocoder_train
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
+from espnet2_spiking.vocoder import Vocoder
 from tests.conftest import TINY_DISCRIMINATOR, TINY_MEL, write_wav_scp
 
 FS = TINY_MEL["fs"]
@@ -174,11 +175,11 @@ def test_bad_audio_is_named_before_training(problem, message, data, tmp_path):
 
 
 def test_vocoder_api(teacher, data):
-    vocoder = gan_vocoder_inference.Vocoder.from_pretrained(teacher / "valid.mel_loss.best.pth")
+    vocoder = Vocoder.from_pretrained(teacher / "valid.mel_loss.best.pth")
     assert vocoder.fs == FS and vocoder.generator_type == "vocos"
     speech, _ = soundfile.read(data[1].parent / "utt1.wav", dtype="float32")
     assert vocoder.copy_synthesis(speech).shape == speech.shape
-    mel = LogMel(**TINY_MEL).mel(torch.from_numpy(speech)[None])[0].T
+    mel = VocosLogMel(**TINY_MEL).mel(torch.from_numpy(speech)[None])[0].T
     assert vocoder.decode(mel).shape == (mel.shape[0] * HOP,)
     with pytest.raises(ValueError, match="mono"):
         vocoder.copy_synthesis(np.zeros((100, 2), dtype=np.float32))
@@ -186,7 +187,7 @@ def test_vocoder_api(teacher, data):
 
 def test_vocoder_api_missing_checkpoint(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nope\.pth does not exist. Train the model first"):
-        gan_vocoder_inference.Vocoder(tmp_path / "nope.pth")
+        Vocoder(tmp_path / "nope.pth")
 
 
 def test_inference_cli_from_wav_and_from_feats(teacher, data, tmp_path):
@@ -200,7 +201,7 @@ def test_inference_cli_from_wav_and_from_feats(teacher, data, tmp_path):
     out, fs = soundfile.read(scp["utt1"])
     assert fs == FS and out.shape == (FS // 2,)
 
-    feats = LogMel(**TINY_MEL)
+    feats = VocosLogMel(**TINY_MEL)
     with kaldiio.WriteHelper(f"ark,scp:{tmp_path}/feats.ark,{tmp_path}/feats.scp") as writer:
         speech, _ = soundfile.read(train.parent / "utt2.wav", dtype="float32")
         mel = feats.mel(torch.from_numpy(speech)[None])[0].T.numpy()

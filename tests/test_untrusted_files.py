@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from espnet2_spiking.bin import gan_vocoder_inference, gan_vocoder_train, make_joint_text2wav
-from espnet2_spiking.bin.gan_vocoder_inference import Vocoder
+from espnet2_spiking.vocoder import Vocoder
 from tests.conftest import write_wav_scp
 from tests.helpers_untrusted import save_malicious, save_vocoder, snapshot, vocoder_config
 from tests.test_task import FS, train_cmd, write_config

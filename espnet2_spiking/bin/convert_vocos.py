@@ -26,7 +26,7 @@ import yaml
 from espnet2.utils.types import str2bool
 
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.utils.cli import setup_logging
 
 
@@ -57,7 +57,7 @@ def convert_config(config: Dict[str, Any], path: Path) -> Tuple[Dict[str, Any], 
     if head["dim"] != backbone["dim"]:
         raise ValueError(f"{path}: head dim {head['dim']} differs from backbone dim {backbone['dim']}.")
     names = dict(sample_rate="fs", n_fft="n_fft", hop_length="hop_length", n_mels="n_mels")
-    feats_extract = LogMel(**{names[k]: v for k, v in features.items() if k in names})
+    feats_extract = VocosLogMel(**{names[k]: v for k, v in features.items() if k in names})
     feats_extract_conf = dict(
         fs=feats_extract.fs, n_fft=feats_extract.n_fft, hop_length=feats_extract.hop_length, n_mels=feats_extract.n_mels
     )

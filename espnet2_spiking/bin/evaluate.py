@@ -21,226 +21,14 @@ only the new outputs; ``--nj`` scores utterances in parallel processes.
 """
 
 import argparse
-import json
-import logging
-import math
-import os
-import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
-from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
-import numpy as np
-import soundfile as sf
-import torch
 from espnet2.utils import config_argparse
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str_or_none
-from tqdm import tqdm
 
-from espnet2_spiking.layers.mel import LogMel
-from espnet2_spiking.metrics.pitch import CREPE_FS, CrepePitch, CrepeSettings, pitch_metrics, pitch_stats
-from espnet2_spiking.metrics.quality import Utmos, align, mcd, mel_l1, pesq_wb, resample, stoi
-from espnet2_spiking.utils.cli import setup_logging
-from espnet2_spiking.utils.scp import read_scp
-
-AVERAGED = ["pesq_wb", "stoi", "mel_l1", "mcd", "utmos"]
-POOLED = ["periodicity_rmse", "vuv_f1", "pitch_rmse_cents"]
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "espnet2_spiking" / "crepe"
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """Everything a worker needs to score one utterance."""
-
-    crepe: CrepeSettings = CrepeSettings()
-    voicing_threshold: float = 0.21
-    pitch_cache_dir: Optional[str] = str(DEFAULT_CACHE)
-    crepe_batch_size: int = 512
-    max_length_diff: float = 0.025
-    mel_conf: Dict = field(default_factory=dict)
-    utmos_model: Optional[str] = None
-    device: str = "cpu"
-
-
-def load_wav(path: str) -> Tuple[np.ndarray, int]:
-    """Read a mono audio file that can be scored.
-
-    Returns:
-        Samples (N,) float32 and the sample rate.
-
-    Raises:
-        ValueError: The file is missing, unreadable, not mono, empty, silent or holds NaN
-            or infinite samples; the message names it.
-    """
-    if not Path(path).is_file():
-        raise ValueError(f"{path} does not exist")
-    try:
-        audio, fs = sf.read(path, dtype="float32", always_2d=True)
-    except (RuntimeError, sf.LibsndfileError) as e:
-        raise ValueError(f"cannot read {path} ({e})") from None
-    if audio.shape[1] != 1:
-        raise ValueError(f"{path} has {audio.shape[1]} channels; evaluation needs mono audio")
-    audio = audio[:, 0]
-    if not np.isfinite(audio).all():
-        raise ValueError(f"{path} has NaN or infinite samples")
-    if not np.any(audio):
-        raise ValueError(f"{path} is {'empty' if audio.size == 0 else 'silent (every sample is 0)'}")
-    return audio, fs
-
-
-_STATE = {}  # per process, keyed by their settings: CREPE trackers, feature extractors, UTMOS models
-
-
-def _init_worker(threads: int):
-    torch.set_num_threads(threads)
-
-
-def score_utterance(utt: str, ref_path: str, gen_path: str, settings: EvalSettings) -> Tuple[dict, dict]:
-    """Every metric of one utterance.
-
-    Returns:
-        The table row (metrics, samples, sample rate) and the pitch statistics to pool.
-    """
-    ref, fs = load_wav(ref_path)
-    gen, gen_fs = load_wav(gen_path)
-    if fs != gen_fs:
-        raise ValueError(
-            f"utterance {utt}: sample rates differ: reference {ref_path} is {fs} Hz, generated "
-            f"{gen_path} is {gen_fs} Hz. Generate at {fs} Hz or resample (sox in.wav -r {fs} out.wav)."
-        )
-    ref, gen = align(
-        ref, gen, round(settings.max_length_diff * fs), f"utterance {utt} ({ref_path}, {gen_path})"
-    )
-    crepe_key = (
-        "crepe",
-        settings.crepe,
-        settings.pitch_cache_dir,
-        settings.crepe_batch_size,
-        settings.device,
-    )
-    if crepe_key not in _STATE:
-        _STATE[crepe_key] = CrepePitch(
-            settings.crepe, settings.pitch_cache_dir, settings.crepe_batch_size, settings.device
-        )
-    mel_key = ("mel", fs, json.dumps(settings.mel_conf, sort_keys=True))
-    if mel_key not in _STATE:
-        _STATE[mel_key] = LogMel(fs=fs, **settings.mel_conf)
-    ref16, gen16 = resample(ref, fs, CREPE_FS), resample(gen, fs, CREPE_FS)
-    stats = pitch_stats(_STATE[crepe_key](ref16), _STATE[crepe_key](gen16), settings.voicing_threshold)
-    row = dict(
-        utt_id=utt,
-        samples=len(ref),
-        fs=fs,
-        pesq_wb=pesq_wb(ref16, gen16, CREPE_FS),
-        stoi=stoi(ref, gen, fs),
-        mel_l1=mel_l1(ref, gen, _STATE[mel_key]),
-        mcd=mcd(ref, gen, fs),
-        **pitch_metrics(stats),
-    )
-    if settings.utmos_model:
-        utmos_key = ("utmos", settings.utmos_model, settings.device)
-        if utmos_key not in _STATE:
-            _STATE[utmos_key] = Utmos(settings.utmos_model, settings.device)
-        row["utmos"] = _STATE[utmos_key](gen, fs)
-    return row, stats
-
-
-def summarize(rows: List[dict], stats: List[dict], settings: EvalSettings) -> dict:
-    """metrics.json: averages over utterances, pitch metrics pooled over frames, counts."""
-    total = {key: sum(s[key] for s in stats) for key in stats[0]}
-    summary = {key: float(np.mean([r[key] for r in rows])) for key in AVERAGED if key in rows[0]}
-    summary.update(pitch_metrics(total))
-    summary.update(num_utts=len(rows), num_frames=total["frames"], num_voiced_frames=total["voiced_both"])
-    if not settings.utmos_model:
-        summary["utmos"] = None
-        summary["skipped"] = {"utmos": "no --utmos_model given (UTMOS needs a local TorchScript checkpoint)"}
-    summary["settings"] = asdict(settings)
-    return summary
-
-
-def _write_atomic(path: Path, text: str):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_results(out_dir: Path, rows: List[dict], summary: dict):
-    """Write ``utt_metrics.tsv`` and ``metrics.json`` (each replaced in one step)."""
-    columns = ["utt_id", *[k for k in AVERAGED + POOLED if k in rows[0]], "samples", "fs"]
-
-    def cell(value):
-        return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-    lines = ["\t".join(columns)] + ["\t".join(cell(r[c]) for c in columns) for r in rows]
-    _write_atomic(out_dir / "utt_metrics.tsv", "\n".join(lines) + "\n")
-    summary = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in summary.items()}
-    text = json.dumps(summary, indent=2)
-    _write_atomic(out_dir / "metrics.json", text + "\n")
-
-
-def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, nj: int = 1) -> dict:
-    """Score every utterance of ``gen_scp`` against ``ref_scp``; write and return the summary.
-
-    An utterance that cannot be scored (a missing, unreadable, silent or mismatched file)
-    is named in a warning and in ``metrics.json`` (``skipped_utts``), and the rest is
-    scored; a run where none can be scored is refused.
-    """
-    refs, gens = read_scp(ref_scp), read_scp(gen_scp)
-    missing = [utt for utt in gens if utt not in refs]
-    if missing:
-        raise ValueError(
-            f"{len(missing)} utterance(s) of {gen_scp} have no reference in {ref_scp}, "
-            f"e.g. {', '.join(missing[:5])}; pass a ref_scp that lists them"
-        )
-    if len(refs) > len(gens):
-        logging.info(
-            f"{len(refs) - len(gens)} reference utterances have no generated audio; scoring {len(gens)}"
-        )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / "metrics.json").exists():
-        logging.info(
-            f"{out}/metrics.json and utt_metrics.tsv of an earlier run are replaced when this one ends"
-        )
-    jobs = [(utt, refs[utt], gen, settings) for utt, gen in gens.items()]
-    results, skipped = {}, {}
-
-    def record(utt, score):
-        try:
-            results[utt] = score()
-        except ValueError as e:
-            skipped[utt] = f"{e}"
-            logging.warning(f"skipped utterance {utt} of {gen_scp} ({gens[utt]}): {e}")
-
-    progress = tqdm(total=len(jobs), desc="evaluate", unit="utt", file=sys.stderr)
-    if nj <= 1:
-        for job in jobs:
-            record(job[0], lambda: score_utterance(*job))
-            progress.update()
-    else:
-        threads = max(1, (os.cpu_count() or 1) // nj)
-        with ProcessPoolExecutor(nj, get_context("spawn"), _init_worker, (threads,)) as pool:
-            futures = {pool.submit(score_utterance, *job): job[0] for job in jobs}
-            for future in as_completed(futures):
-                record(futures[future], future.result)
-                progress.update()
-    progress.close()
-    if not results:
-        reasons = "; ".join(f"{utt}: {reason}" for utt, reason in list(skipped.items())[:5])
-        raise ValueError(f"No utterance of {gen_scp} could be scored ({reasons}). Fix the files named.")
-    scored = [utt for utt in gens if utt in results]
-    rows, stats = zip(*(results[utt] for utt in scored))
-    summary = summarize(list(rows), list(stats), settings)
-    if skipped:
-        summary["skipped_utts"] = skipped
-        logging.warning(f"scored {len(scored)} of {len(gens)} utterances; skipped: {', '.join(skipped)}")
-    write_results(out, list(rows), summary)
-    shown = {k: summary[k] for k in AVERAGED + POOLED if summary.get(k) is not None}
-    logging.info("  ".join(f"{k}={v:.4f}" for k, v in shown.items() if not math.isnan(v)))
-    return summary
+from espnet2_spiking.metrics.evaluate import DEFAULT_CACHE, EvalSettings, evaluate
+from espnet2_spiking.metrics.pitch import CrepeSettings
+from espnet2_spiking.utils.cli import add_device_arguments, device_of, setup_logging
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -281,7 +69,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--mel_conf",
         action=NestedDictAction,
         default=dict(),
-        help="LogMel arguments for mel L1 besides fs (default: the Vocos features)",
+        help="VocosLogMel arguments for mel L1 besides fs (default: the Vocos features)",
     )
     parser.add_argument(
         "--utmos_model",
@@ -289,7 +77,7 @@ def get_parser() -> argparse.ArgumentParser:
         default=None,
         help="Local TorchScript UTMOS checkpoint, called as model(wav (1, N) at 16 kHz)",
     )
-    parser.add_argument("--device", default="cpu", help="Device for CREPE and UTMOS")
+    add_device_arguments(parser)  # CREPE and UTMOS run there
     parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
     return parser
 
@@ -305,7 +93,7 @@ def main(cmd=None):
         max_length_diff=args.max_length_diff,
         mel_conf=args.mel_conf,
         utmos_model=args.utmos_model,
-        device=args.device,
+        device=device_of(args.ngpu, args.device),
     )
     evaluate(args.ref_scp, args.gen_scp, args.out_dir, settings, args.nj)
 

@@ -29,19 +29,19 @@ import torch
 import yaml
 from espnet2.fileio.sound_scp import SoundScpReader
 
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.utils.cli import setup_logging
 
 
 def mel_conf_from_config(config: Path) -> Dict[str, Any]:
-    """The complete ``LogMel`` settings of a vocoder training config.
+    """The complete ``VocosLogMel`` settings of a vocoder training config.
 
     Args:
         config: A YAML training config with ``feats_extract: vocos_mel`` (the default)
             and ``feats_extract_conf``.
 
     Returns:
-        Every ``LogMel`` argument (defaults filled in), e.g. ``fs``, ``n_fft``,
+        Every ``VocosLogMel`` argument (defaults filled in), e.g. ``fs``, ``n_fft``,
         ``hop_length``, ``win_length``, ``n_mels``, ``fmin``, ``fmax``, ``log_floor``.
     """
     with open(config, encoding="utf-8") as f:
@@ -50,16 +50,16 @@ def mel_conf_from_config(config: Path) -> Dict[str, Any]:
     if name != "vocos_mel":
         raise ValueError(f"{config}: feats_extract is {name!r}; the vocoder's features are 'vocos_mel'.")
     conf = args.get("feats_extract_conf") or {}
-    names = list(inspect.signature(LogMel.__init__).parameters)[1:]
+    names = list(inspect.signature(VocosLogMel.__init__).parameters)[1:]
     unknown = sorted(set(conf) - set(names))
     if unknown:
         raise ValueError(f"{config}: feats_extract_conf has unknown keys {unknown}; known: {names}.")
-    mel = LogMel(**conf)
+    mel = VocosLogMel(**conf)
     return {name: getattr(mel, name) for name in names}
 
 
 def mel_conf_from_configs(configs: Sequence[Path]) -> Dict[str, Any]:
-    """The ``LogMel`` settings that all ``configs`` share; refused when they differ."""
+    """The ``VocosLogMel`` settings that all ``configs`` share; refused when they differ."""
     confs = [mel_conf_from_config(c) for c in configs]
     for config, conf in zip(configs[1:], confs[1:]):
         if conf != confs[0]:
@@ -99,7 +99,7 @@ def extract_mel(configs: Sequence[Path], wav_scp: Path, out_dir: Path) -> int:
 
     if not wav_scp.is_file():
         raise SystemExit(f"extract_mel: {wav_scp} does not exist: format the audio first (format_wav_scp).")
-    mel = LogMel(**conf).eval()
+    mel = VocosLogMel(**conf).eval()
     reader = SoundScpReader(str(wav_scp), dtype="float32")
     out_dir.mkdir(parents=True, exist_ok=True)
     ark, scp = out_dir / "feats.ark", out_dir / "feats.scp"

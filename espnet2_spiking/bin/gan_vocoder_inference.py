@@ -15,11 +15,8 @@ Refused before anything is written: duplicate utterance ids and ids that are not
 names. An utterance whose decoding gives NaN or infinite samples stops the run, named;
 samples above full scale (clipped by 16-bit PCM) are named in a warning.
 
-Python:
-    >>> from espnet2_spiking.bin.gan_vocoder_inference import Vocoder
-    >>> vocoder = Vocoder.from_pretrained("exp/snn/valid.mel_loss.best.pth")
-    >>> wav = vocoder.copy_synthesis(speech)   # (N,) at vocoder.fs
-    >>> wav = vocoder.decode(mel)              # mel (frames, n_mels) -> (frames * hop,)
+``--model_file`` may also be a vocoder directory or the archive of ``bin/pack_vocoder``;
+``--ngpu 1`` decodes on a GPU. In Python, :class:`espnet2_spiking.vocoder.Vocoder` decodes.
 """
 
 import argparse
@@ -28,118 +25,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
-import numpy as np
 import soundfile
-import torch
 from espnet2.utils.types import str2triple_str, str_or_none
 
-from espnet2_spiking.gan_vocoder.chunked import chunked_inference
-from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask, generator_choices
+from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask
 from espnet2_spiking.utils.audio_check import check_wav_scp
-from espnet2_spiking.utils.checkpoint import load_generator, load_train_config
-from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.cli import add_device_arguments, device_of, setup_logging
 from espnet2_spiking.utils.scp import read_scp
-
-DEFAULT_CHUNK_SECONDS = 20.0  # about 0.6 GB for the full-size student (28 MB per second of audio)
-
-
-class Vocoder:
-    """A trained generator with its feature extractor, ready to decode.
-
-    Args:
-        model_file: Checkpoint of ``gan_vocoder_train`` (``*.pth``), read without running code.
-        train_config: Its ``config.yaml`` (default: beside ``model_file``).
-        device: Torch device.
-        chunk_seconds: Longer inputs are decoded in chunks of this many seconds of audio (with
-            overlapping context; the samples equal whole-utterance decoding), so memory stays
-            bounded; ``None`` or 0 decodes every input whole.
-    """
-
-    def __init__(
-        self,
-        model_file: Union[str, Path],
-        train_config: Union[str, Path, None] = None,
-        device: str = "cpu",
-        chunk_seconds: Optional[float] = DEFAULT_CHUNK_SECONDS,
-    ):
-        config, args = load_train_config(model_file, train_config)
-        generator = getattr(args, "generator", None)
-        if generator not in generator_choices.classes or not hasattr(args, "feats_extract_conf"):
-            raise ValueError(
-                f"{config} is not a config of gan_vocoder_train (generator: {generator}; expected one of "
-                f"{', '.join(generator_choices.classes)} with feats_extract_conf). Pass the config.yaml and "
-                "model file of a vocoder training; a text-to-speech model decodes with "
-                "espnet2_spiking.bin.tts_inference."
-            )
-        self.generator_type = generator
-        self.feats_extract = GANVocoderTask.build_feats_extract(args).to(device).eval()
-        self.generator = GANVocoderTask.build_generator(args, self.feats_extract)
-        load_generator(self.generator, model_file, config)
-        self.generator.to(device).eval()
-        self.device = device
-        self.chunk_frames = (
-            round(chunk_seconds * self.fs / self.generator.upsample_factor) if chunk_seconds else None
-        )
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        model_file: Union[str, Path],
-        train_config: Union[str, Path, None] = None,
-        device: str = "cpu",
-        chunk_seconds: Optional[float] = DEFAULT_CHUNK_SECONDS,
-    ) -> "Vocoder":
-        return cls(model_file, train_config, device, chunk_seconds)
-
-    @property
-    def fs(self) -> int:
-        return self.feats_extract.fs
-
-    @torch.inference_mode()
-    def decode(self, mel: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
-        """Args: mel: log-mel (frames, n_mels), ESPnet's layout. Returns: waveform (frames * hop,)."""
-        mel = torch.as_tensor(mel, dtype=torch.float32, device=self.device)
-        if self.chunk_frames and mel.dim() == 2 and mel.size(0) > self.chunk_frames:
-            return chunked_inference(self.generator, mel, self.chunk_frames)
-        return self.generator.inference(mel).view(-1)
-
-    @torch.inference_mode()
-    def copy_synthesis(self, speech: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
-        """Args: speech: mono waveform (N,) at ``fs``. Returns: its resynthesis (N,)."""
-        speech = torch.as_tensor(speech, dtype=torch.float32, device=self.device)
-        if speech.dim() != 1:
-            raise ValueError(
-                f"copy_synthesis expects a mono waveform (N,), got shape {tuple(speech.shape)}; "
-                "mix it down to one channel first."
-            )
-        mel = self.feats_extract.mel(speech[None])[0]
-        return self.decode(mel.transpose(0, 1))[: speech.numel()]
-
-
-def check_output(wav: torch.Tensor, utt: str, source: str) -> np.ndarray:
-    """Refuse generated audio that is not finite; warn about samples that 16-bit PCM clips.
-
-    Args:
-        wav: Generated waveform (N,).
-        utt: Its utterance id; ``source``: the input it was decoded from (both named).
-
-    Returns:
-        The waveform as a numpy array.
-    """
-    wav = wav.cpu().numpy()
-    bad = np.count_nonzero(~np.isfinite(wav))
-    if bad:
-        raise ValueError(
-            f"Decoding {utt} (from {source}) gave {bad} NaN or infinite samples of {wav.size}; nothing was "
-            "written for it. The model file or this input is broken: check the input for NaN, or decode "
-            "with another checkpoint."
-        )
-    peak = float(np.abs(wav).max(initial=0.0))
-    if peak > 1.0:
-        logging.warning(f"{utt}: generated peak {peak:.3f} is above full scale; 16-bit PCM clips it")
-    return wav
+from espnet2_spiking.vocoder import DEFAULT_CHUNK_SECONDS, Vocoder, check_output
 
 
 def inference(
@@ -152,7 +47,8 @@ def inference(
     num_workers: int = 1,
     chunk_seconds: Optional[float] = DEFAULT_CHUNK_SECONDS,
 ):
-    vocoder = Vocoder(model_file, train_config, device, chunk_seconds)
+    """Decode every utterance of the inputs (or of ``key_file``) into ``<output_dir>/wav``."""
+    vocoder = Vocoder.from_pretrained(model_file, train_config, device, chunk_seconds)
     for path, _, kind in data_path_and_name_and_type:
         if kind == "sound":
             check_wav_scp(path, vocoder.fs)
@@ -216,8 +112,10 @@ def get_parser() -> argparse.ArgumentParser:
         help="e.g. dump/raw/test/wav.scp,speech,sound or feats.scp,feats,kaldi_ark",
     )
     parser.add_argument("--output_dir", type=str, required=True)
-    parser.add_argument("--key_file", type=str_or_none, default=None)
-    parser.add_argument("--device", type=str, default="cpu")
+    parser.add_argument(
+        "--key_file", type=str_or_none, default=None, help="Decode only these utterances (a split of the set)"
+    )
+    add_device_arguments(parser)
     parser.add_argument("--num_workers", type=int, default=1)
     parser.add_argument(
         "--chunk_seconds",
@@ -236,6 +134,7 @@ def main(cmd=None):
     setup_logging(args.log_level)
     kwargs = vars(args)
     kwargs.pop("log_level")
+    kwargs["device"] = device_of(kwargs.pop("ngpu"), kwargs["device"])
     inference(**kwargs)
 
 

@@ -21,7 +21,7 @@ import torch
 import yaml
 from espnet2.utils.types import str_or_none
 
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask
 from espnet2_spiking.tasks.joint_text2wav import check_same_features
 from espnet2_spiking.utils.checkpoint import load_generator, load_state, load_train_config
@@ -41,7 +41,7 @@ def make_joint_text2wav(
         )
     vocoder_config, vocoder_args = load_train_config(vocoder_model_file, vocoder_train_config)
     check_same_features(tts_args, vocoder_args)
-    feats = LogMel(**vocoder_args.feats_extract_conf)
+    feats = VocosLogMel(**vocoder_args.feats_extract_conf)
     vocoder = load_generator(
         GANVocoderTask.build_generator(vocoder_args, feats), vocoder_model_file, vocoder_config
     )

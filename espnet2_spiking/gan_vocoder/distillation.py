@@ -21,7 +21,7 @@ from espnet2_spiking.gan_vocoder.losses import masked_mean, phase_losses
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator, fuse_time_steps
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.utils.checkpoint import load_generator_state, load_train_config
 
 
@@ -122,7 +122,7 @@ class Distillation(torch.nn.Module):
             ``distill_output_loss``.
         """
         with torch.no_grad():
-            teacher_feats, teacher_hiddens = self.teacher.features(mel)
+            teacher_feats, teacher_hiddens = self.teacher.hidden_states(mel)
             teacher_log_mag, teacher_phase = self.teacher.head.spectrum(teacher_feats)
         feature_loss = torch.stack(
             [
@@ -164,7 +164,7 @@ def load_teacher(model_file: Union[str, Path], config_file: Union[str, Path, Non
             f"The distillation teacher must be an ANN Vocos, but {config_file} says "
             f"`generator: {generator}`; pass the checkpoint of a model trained with `generator: vocos`."
         )
-    features = LogMel(**(getattr(config, "feats_extract_conf", None) or {}))
+    features = VocosLogMel(**(getattr(config, "feats_extract_conf", None) or {}))
     teacher = VocosGenerator(**features.vocoder_conf(getattr(config, "generator_conf", None) or {}))
     try:
         teacher.load_state_dict(load_generator_state(model_file))

@@ -6,7 +6,8 @@ training, ``inference(c: (L, C)) -> (L * hop, 1)`` while decoding, and checks
 ``upsample_factor`` against the feature extractor's hop.
 """
 
-from typing import List, Optional, Tuple
+import inspect
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from espnet2.layers.global_mvn import GlobalMVN
@@ -21,12 +22,27 @@ def init_weights(module: torch.nn.Module):
         torch.nn.init.constant_(module.bias, 0)
 
 
+def constructor_settings(generator: torch.nn.Module, arguments: Dict[str, Any]) -> Dict[str, Any]:
+    """The arguments ``generator`` was built with, picked by its constructor's signature.
+
+    Args:
+        generator: The generator being built.
+        arguments: ``locals()`` of its ``__init__`` before any other local is set.
+    """
+    names = list(inspect.signature(type(generator).__init__).parameters)[1:]
+    return {name: arguments[name] for name in names}
+
+
 class MelVocoder(torch.nn.Module):
     """Base class: ``self.backbone`` maps a log-mel to features, ``self.head`` makes audio.
 
     Subclasses set ``backbone``, whose ``forward(mel (B, C, L))`` returns the final
-    features (B, L, dim) and the list of per-block hidden states, and call
-    ``super().__init__(in_channels, dim, n_fft, hop_length, stats_file)``.
+    features (B, L, dim) and the list of per-block hidden states, call
+    ``super().__init__(in_channels, dim, n_fft, hop_length, stats_file)`` and then keep
+    their own constructor arguments in ``self.settings`` (:func:`constructor_settings`):
+    the one place where distillation, energy counting and benchmarking read a
+    generator's shape (``in_channels``, ``dim``, ``intermediate_dim``, ``num_layers``,
+    ``kernel_size``, ``n_fft``, ``hop_length``, and ``time_steps`` for a spiking one).
 
     ``stats_file``: the ``feats_stats.npz`` of an ESPnet text-to-mel model trained with
     ``normalize: global_mvn``. ``joint_text2wav`` hands such a model's normalised output
@@ -42,6 +58,7 @@ class MelVocoder(torch.nn.Module):
         self.upsample_factor = hop_length
         self.head = ISTFTHead(dim, n_fft, hop_length)
         self.normalize = GlobalMVN(stats_file) if stats_file is not None else None
+        self.settings: Dict[str, Any] = {}
 
     def check_mel(self, c: torch.Tensor, rank: int = 3):
         """Refuse a mel that this vocoder cannot decode, saying what was expected.
@@ -69,16 +86,26 @@ class MelVocoder(torch.nn.Module):
                 "should be log(clamp(mel, 1e-7)), so check the feature extraction upstream."
             )
 
-    def features(self, c: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        """Args: c: log-mel (B, C, L). Returns: features (B, L, dim) and per-block hidden states."""
+    def hidden_states(self, c: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """The backbone's output and every block's hidden state (the head's input, not ESPnet's "feats").
+
+        Args:
+            c: log-mel (B, in_channels, L).
+
+        Returns:
+            The backbone's output (B, L, dim) and one hidden state per block: (B, dim, L)
+            for the teacher, membrane streams (T, B, dim, L) for the spiking student.
+        """
         self.check_mel(c)
         if self.normalize is not None:  # GlobalMVN.inverse works in place: keep the caller's mel
             c = self.normalize.inverse(c.transpose(1, 2).clone())[0].transpose(1, 2)
         return self.backbone(c)
 
+    features = hidden_states  # the former name, still called by espnet_model.py
+
     def forward(self, c: torch.Tensor) -> torch.Tensor:
         """Args: c: log-mel (B, in_channels, L). Returns: waveform (B, 1, L * upsample_factor)."""
-        x, _ = self.features(c)
+        x, _ = self.hidden_states(c)
         return self.head(x).unsqueeze(1)
 
     def inference(self, c: torch.Tensor) -> torch.Tensor:

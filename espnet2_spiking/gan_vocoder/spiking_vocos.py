@@ -11,7 +11,7 @@ import torch
 from spikingjelly.activation_based import functional, neuron, surrogate
 from typeguard import typechecked
 
-from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder, init_weights
+from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder, constructor_settings, init_weights
 from espnet2_spiking.gan_vocoder.temporal_shift import TemporalShift
 
 
@@ -213,6 +213,7 @@ class SpikingVocosGenerator(MelVocoder):
         stats_file: Optional[str] = None,
     ):
         super().__init__(in_channels, dim, n_fft, hop_length, stats_file)
+        self.settings = constructor_settings(self, locals())
         self.backbone = SpikingVocosBackbone(
             in_channels,
             dim,

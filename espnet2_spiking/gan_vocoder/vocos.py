@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from typeguard import typechecked
 
-from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder, init_weights
+from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder, constructor_settings, init_weights
 
 
 class ConvNeXtBlock(torch.nn.Module):
@@ -112,6 +112,7 @@ class VocosGenerator(MelVocoder):
         stats_file: Optional[str] = None,
     ):
         super().__init__(in_channels, dim, n_fft, hop_length, stats_file)
+        self.settings = constructor_settings(self, locals())
         self.backbone = VocosBackbone(
             in_channels, dim, intermediate_dim, num_layers, layer_scale_init_value, kernel_size
         )

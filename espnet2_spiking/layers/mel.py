@@ -14,8 +14,11 @@ from espnet2.tts.feats_extract.abs_feats_extract import AbsFeatsExtract
 from typeguard import typechecked
 
 
-class LogMel(AbsFeatsExtract):
-    """Log-magnitude mel spectrogram (Vocos features).
+class VocosLogMel(AbsFeatsExtract):
+    """Log-magnitude mel spectrogram (Vocos features), ESPnet's ``feats_extract: vocos_mel``.
+
+    Not ESPnet's ``espnet2.layers.log_mel.LogMel`` (a filter bank over a power spectrum) nor
+    its ``LogMelFbank``: HTK mels without normalisation, on the magnitude, natural log.
 
     Args:
         fs: Sample rate in Hz.
@@ -122,3 +125,6 @@ class LogMel(AbsFeatsExtract):
             fmin=self.fmin,
             fmax=self.fmax,
         )
+
+
+LogMel = VocosLogMel  # the former name, still imported by losses.py, espnet_model.py, diagnose_firing.py

@@ -26,13 +26,13 @@ from espnet2_spiking.gan_vocoder.espnet_model import ESPnetGANVocoderModel
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.utils.audio_check import check_wav_scp
 from espnet2_spiking.utils.train_dir import check_output_dir
 
 feats_extractor_choices = ClassChoices(
     "feats_extract",
-    classes=dict(vocos_mel=LogMel),
+    classes=dict(vocos_mel=VocosLogMel),
     type_check=AbsFeatsExtract,
     default="vocos_mel",
 )
@@ -145,12 +145,12 @@ class GANVocoderTask(AbsTask):
 
     @classmethod
     @typechecked
-    def build_feats_extract(cls, args: argparse.Namespace) -> LogMel:
+    def build_feats_extract(cls, args: argparse.Namespace) -> VocosLogMel:
         return feats_extractor_choices.get_class(args.feats_extract)(**args.feats_extract_conf)
 
     @classmethod
     @typechecked
-    def build_generator(cls, args: argparse.Namespace, feats_extract: LogMel) -> MelVocoder:
+    def build_generator(cls, args: argparse.Namespace, feats_extract: VocosLogMel) -> MelVocoder:
         """Build the generator; mel count, FFT size and hop come from the features."""
         conf = feats_extract.vocoder_conf(args.generator_conf)
         return generator_choices.get_class(args.generator)(**conf)

@@ -8,7 +8,7 @@ refuse a mismatch with both settings named, before any weight is touched.
 import argparse
 from typing import Any, Dict
 
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.registry import VOCODERS
 
 
@@ -31,8 +31,8 @@ def check_same_features(tts_args: argparse.Namespace, vocoder_args: argparse.Nam
             f"The text-to-mel model was trained with normalize: {tts_args.normalize}, which the "
             "vocoder cannot undo; train it with normalize: global_mvn or none."
         )
-    tts_params = LogMel(**tts_args.feats_extract_conf).get_parameters()
-    vocoder_params = LogMel(**vocoder_args.feats_extract_conf).get_parameters()
+    tts_params = VocosLogMel(**tts_args.feats_extract_conf).get_parameters()
+    vocoder_params = VocosLogMel(**vocoder_args.feats_extract_conf).get_parameters()
     differing = {k: (tts_params[k], vocoder_params[k]) for k in tts_params if tts_params[k] != vocoder_params[k]}
     if differing:
         settings = ", ".join(f"{k}: text-to-mel {a} vs vocoder {b}" for k, (a, b) in differing.items())
@@ -64,7 +64,7 @@ def complete_joint_config(
             f"vocoder_type: {vocoder_type} decodes vocos_mel features, but feats_extract is "
             f"{feats_extract}. Set feats_extract: vocos_mel."
         )
-    vocoder_params = LogMel(**feats_extract_conf).vocoder_conf(
+    vocoder_params = VocosLogMel(**feats_extract_conf).vocoder_conf(
         tts_conf.get("vocoder_params", {}), "tts_conf.vocoder_params"
     )
     return dict(tts_conf, vocoder_params=vocoder_params)

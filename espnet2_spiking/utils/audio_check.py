@@ -2,8 +2,9 @@
 
 import logging
 from pathlib import Path
-from typing import Union
+from typing import Tuple, Union
 
+import numpy as np
 import soundfile
 
 from espnet2_spiking.utils.scp import read_scp
@@ -59,3 +60,29 @@ def check_wav_scp(scp: Union[str, Path], fs: int, min_samples: int = 1):
                 f"(the FFT size n_fft). Remove it from {scp}, or format the data with a minimum duration "
                 f"(the recipe's --min_wav_duration; format_wav_scp --min_duration {min_samples / fs:.3f})."
             )
+
+
+def load_wav(path: str) -> Tuple[np.ndarray, int]:
+    """Read a mono audio file that can be scored.
+
+    Returns:
+        Samples (N,) float32 and the sample rate.
+
+    Raises:
+        ValueError: The file is missing, unreadable, not mono, empty, silent or holds NaN
+            or infinite samples; the message names it.
+    """
+    if not Path(path).is_file():
+        raise ValueError(f"{path} does not exist")
+    try:
+        audio, fs = soundfile.read(path, dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as e:
+        raise ValueError(f"cannot read {path} ({e})") from None
+    if audio.shape[1] != 1:
+        raise ValueError(f"{path} has {audio.shape[1]} channels; evaluation needs mono audio")
+    audio = audio[:, 0]
+    if not np.isfinite(audio).all():
+        raise ValueError(f"{path} has NaN or infinite samples")
+    if not np.any(audio):
+        raise ValueError(f"{path} is {'empty' if audio.size == 0 else 'silent (every sample is 0)'}")
+    return audio, fs

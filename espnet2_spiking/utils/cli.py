@@ -1,6 +1,9 @@
-"""What every entry point of the plugin shares: ESPnet's log format."""
+"""What every entry point of the plugin shares: ESPnet's log format and ``--ngpu``."""
 
 import logging
+from typing import Optional
+
+from espnet2.utils.types import str_or_none
 
 LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
 
@@ -8,3 +11,22 @@ LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
 def setup_logging(level="INFO"):
     """Log to stderr in ESPnet's format at ``level`` (a name or a ``logging`` constant)."""
     logging.basicConfig(level=level, format=LOG_FORMAT)
+
+
+def add_device_arguments(parser):
+    """ESPnet's ``--ngpu`` and, overriding it, ``--device`` (e.g. cuda:1)."""
+    parser.add_argument("--ngpu", type=int, default=0, help="The number of GPUs (0: CPU, 1: one GPU)")
+    parser.add_argument(
+        "--device", type=str_or_none, default=None, help="Torch device; overrides --ngpu (e.g. cuda:1)"
+    )
+
+
+def device_of(ngpu: int, device: Optional[str] = None) -> str:
+    """ESPnet's ``--ngpu`` as a torch device (``--device``, when given, wins)."""
+    import torch  # here: the entry points that need no device load faster
+
+    if device:
+        return device
+    if ngpu > 0 and not torch.cuda.is_available():
+        raise ValueError(f"--ngpu {ngpu} asks for a GPU, but torch sees none; pass --ngpu 0.")
+    return "cuda" if ngpu > 0 else "cpu"

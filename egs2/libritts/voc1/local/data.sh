@@ -17,7 +17,7 @@ log() {
 corpus=libritts             # libritts or mini
 train_set=train_clean_100   # train_clean_100, train_clean_360 or train_clean_460
 data_url=https://www.openslr.org/resources/60  # LibriTTS download address
-mini_num_utts=64            # size of the mini corpus (utterances in all three sets)
+mini_num_utts=240           # size of the mini corpus (utterances in all three sets)
 nj=4                        # parallel synthesizer processes (mini)
 
 help_message="Usage: $0 [--corpus libritts|mini] [--train_set train_clean_100|train_clean_360|train_clean_460]
@@ -81,7 +81,7 @@ case "${corpus}" in
         root="${MINI_LIBRITTS}/LibriTTS"
         log "Building the mini corpus (${mini_num_utts} utterances) under ${root}"
         # Names the Debian package of any missing synthesizer; keeps finished utterances.
-        python3 -m espnet2_spiking.bin.make_mini_corpus --sentences local/mini_sentences.txt \
+        python3 local/make_mini_corpus.py --sentences local/mini_sentences.txt \
             --num_utts "${mini_num_utts}" --out_dir "${root}" --nj "${nj}"
         ;;
 esac

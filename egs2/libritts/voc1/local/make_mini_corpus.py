@@ -16,7 +16,7 @@ its peak normalised to -3 dBFS. Utterances whose ``.wav`` already exists are kep
 interrupted run continues where it stopped.
 
 Example:
-    python -m espnet2_spiking.bin.make_mini_corpus \\
+    python local/make_mini_corpus.py \\
         --sentences local/mini_sentences.txt --num_utts 64 --out_dir downloads/mini/LibriTTS
 """
 

@@ -1,0 +1,227 @@
+"""Energy, speed, pictures and report of vocoders: the library behind ``bin/benchmark``.
+
+:func:`benchmark` counts the operations and energy of each system on the inputs, times
+it on each device and batch size, draws the energy, firing-rate and spike pictures and
+writes ``benchmark.json``, ``energy_layers.tsv`` and ``report.md``; :func:`plot_spikes` draws
+one recording's decoding (``bin/plot_spikes``). Systems are loaded
+vocoders (:class:`espnet2_spiking.vocoder.Vocoder`); :func:`teacher_like` builds an
+untrained teacher of a student's shape.
+"""
+
+import copy
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+
+from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
+from espnet2_spiking.metrics import plots
+from espnet2_spiking.metrics.energy import (
+    EnergyCount,
+    component,
+    count_energy,
+    record_spikes,
+    reference_energy,
+)
+from espnet2_spiking.metrics.quality import resample
+from espnet2_spiking.metrics.report import render_report
+from espnet2_spiking.metrics.signals import harmonic_glide
+from espnet2_spiking.metrics.speed import real_time_factor
+from espnet2_spiking.utils.audio_check import load_wav
+from espnet2_spiking.utils.scp import read_scp
+from espnet2_spiking.vocoder import Vocoder
+
+# the generator settings a teacher shares with its student
+TEACHER_SHAPE = ("in_channels", "dim", "intermediate_dim", "num_layers", "kernel_size", "n_fft", "hop_length")
+# the generator settings that the published energy formula reads
+ENERGY_SHAPE = ("dim", "intermediate_dim", "num_layers", "kernel_size", "time_steps")
+
+
+def teacher_like(student: Vocoder) -> Vocoder:
+    """An untrained Vocos teacher of the student's shape and features (for energy and speed)."""
+    shape = {k: student.generator.settings[k] for k in TEACHER_SHAPE}
+    return Vocoder.from_generator(
+        VocosGenerator(**shape),
+        student.feats_extract,
+        device=student.device,
+        origin="untrained, the student's shape",
+    )
+
+
+def load_inputs(data: Optional[str], num_utts: int, fs: int, hop_length: int) -> Dict[str, np.ndarray]:
+    """Waveforms to benchmark on: utt_id -> (N,) at ``fs``."""
+    if data is None:
+        return {"synthetic": harmonic_glide(fs, 999 * hop_length / fs)}  # 1000 frames
+    inputs = {}
+    for utt, path in list(read_scp(data).items())[:num_utts]:
+        audio, rate = load_wav(path)
+        if rate != fs:
+            raise ValueError(f"{data}: {path} is {rate} Hz but the model runs at {fs} Hz; resample the data")
+        inputs[utt] = audio
+    return inputs
+
+
+def speed_inputs(audio: np.ndarray, seconds: float, fs: int) -> np.ndarray:
+    """``seconds`` of audio: the waveform repeated (or cut) to that length."""
+    n = int(round(seconds * fs))
+    return np.resize(audio, n).astype(np.float32)
+
+
+def benchmark(
+    systems: Dict[str, Vocoder],
+    inputs: Dict[str, np.ndarray],
+    out_dir: str,
+    batch_sizes: List[int] = (1, 16),
+    speed_seconds: float = 10.0,
+    warmup: int = 1,
+    repeats: int = 5,
+    devices: Optional[List[str]] = None,
+    raster_layers: str = r"lif1$",
+    quality: Optional[Dict[str, dict]] = None,
+    input_description: str = "",
+    title: str = "Benchmark",
+) -> dict:
+    """Count energy, time speed, draw pictures and write the report of ``systems``.
+
+    Returns:
+        The results, also written to ``<out_dir>/benchmark.json``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    devices = devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    results = dict(systems={n: s.description for n, s in systems.items()}, input=input_description)
+
+    counts: Dict[str, EnergyCount] = {}
+    for name, system in systems.items():
+        logging.info(f"counting operations of {name} on {len(inputs)} input(s)")
+        counts[name] = sum(
+            (count_energy(system.generator, system.mel(a)) for a in inputs.values()), EnergyCount()
+        )
+    results["energy"] = {name: c.summary() for name, c in counts.items()}
+    results["reference_energy"] = {"published inputs": reference_energy()}
+    for name, system in systems.items():
+        if system.is_spiking:
+            shape = {k: system.generator.settings[k] for k in ENERGY_SHAPE}
+            results["reference_energy"][f"this {name}'s shape and global firing rate"] = reference_energy(
+                **shape, firing_rate=counts[name].global_firing_rate
+            )
+    _write_layer_table(out / "energy_layers.tsv", counts)
+
+    results["speed"] = {}
+    first = next(iter(inputs.values()))
+    for name, system in systems.items():
+        runs = []
+        for device in devices:
+            generator = copy.deepcopy(system.generator).to(device).eval()
+            mel = system.mel(speed_inputs(first, speed_seconds, system.fs)).to(device)
+            for batch in batch_sizes:
+                logging.info(f"timing {name} on {device}, batch {batch}")
+                runs.append(
+                    real_time_factor(generator, mel.expand(batch, -1, -1), system.fs, warmup, repeats)
+                )
+        results["speed"][name] = runs
+
+    pictures = {
+        "energy by part": plots.plot_energy(
+            {n: c.components() for n, c in counts.items()}, out / "energy.png"
+        )
+    }
+    for name, system in systems.items():
+        if counts[name].spikes:
+            pictures[f"firing rates: {name}"] = plots.plot_firing_rates(
+                counts[name].firing_rates,
+                out / f"firing_rates_{name}.png",
+                f"Firing rate per spiking layer: {name}",
+            )
+            spikes = record_spikes(system.generator, system.mel(first), raster_layers)
+            if spikes:
+                pictures[f"spikes: {name}"] = plots.plot_spike_raster(
+                    {k: v.cpu().numpy() for k, v in spikes.items()}, out / f"spikes_{name}.png"
+                )
+    results["pictures"] = {caption: path.name for caption, path in pictures.items()}
+    if quality:
+        results["quality"] = quality
+
+    (out / "benchmark.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "report.md").write_text(render_report(results, title))
+    logging.info(f"wrote {out / 'report.md'}")
+    return results
+
+
+def _write_layer_table(path: Path, counts: Dict[str, EnergyCount]):
+    lines = ["system\tlayer\tpart\tmac\tac\tsynop\tenergy_mj_per_1000_frames\tfiring_rate"]
+    for name, c in counts.items():
+        for layer, ops in c.layers.items():
+            rate = c.firing_rates.get(layer)
+            lines.append(
+                f"{name}\t{layer or '(generator)'}\t{component(layer)}\t{ops.mac}\t{ops.ac}\t{ops.synop}\t"
+                f"{c.energy_mj(ops):.6g}\t{'' if rate is None else f'{rate:.6g}'}"
+            )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def read_quality(entries: List[str]) -> Dict[str, dict]:
+    quality = {}
+    for entry in entries:
+        name, sep, path = entry.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--quality expects NAME=path/to/metrics.json, got {entry!r}")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"--quality {entry}: {path} not found (run espnet2_spiking.bin.evaluate first)"
+            )
+        quality[name] = json.loads(Path(path).read_text())
+    return quality
+
+
+def plot_spikes(vocoder: Vocoder, wav: str, out: str, layers: str = r"lif1$", max_channels: int = 64) -> dict:
+    """Draw the spike raster, the firing rates and the mels of ``vocoder`` decoding ``wav``.
+
+    Args:
+        vocoder: A loaded (spiking) vocoder.
+        wav: Mono audio file.
+        out: Raster PNG; the other two are written beside it.
+        layers: Regex of the spiking layers in the raster.
+        max_channels: Channels per layer in the raster.
+
+    Returns:
+        Picture name -> path.
+    """
+    if not vocoder.spiking_layers:
+        raise ValueError(f"{type(vocoder.generator).__name__} has no spiking layers to draw")
+    if not any(re.search(layers, name) for name in vocoder.spiking_layers):
+        raise ValueError(
+            f"no spiking layer matches --layers {layers!r}; the layers are {', '.join(vocoder.spiking_layers)}"
+        )
+    audio, fs = load_wav(wav)
+    if fs != vocoder.fs:
+        logging.info(f"resampling {wav} from {fs} Hz to the model's {vocoder.fs} Hz")
+        audio = resample(audio, fs, vocoder.fs)
+    mel = vocoder.mel(audio)
+    with torch.no_grad():
+        spikes = record_spikes(vocoder.generator, mel)
+        output_mel = vocoder.feats_extract.mel(vocoder.generator(mel)[:, 0, : len(audio)])
+    stem = Path(out).with_suffix("")
+    raster = {name: s.cpu().numpy() for name, s in spikes.items() if re.search(layers, name)}
+    rates = {name: float(s.float().mean()) for name, s in spikes.items()}
+    hop = vocoder.generator.upsample_factor
+    return dict(
+        spikes=plots.plot_spike_raster(raster, out, max_channels),
+        firing_rates=plots.plot_firing_rates(
+            rates, f"{stem}_firing_rates.png", f"Firing rates: {Path(wav).name}"
+        ),
+        mel=plots.plot_mels(
+            {
+                f"recording ({Path(wav).name})": mel[0].cpu().numpy(),
+                "vocoder output": output_mel[0].cpu().numpy(),
+            },
+            f"{stem}_mel.png",
+            vocoder.fs,
+            hop,
+        ),
+    )
