@@ -64,6 +64,29 @@ def test_gradients_reach_student_and_adapters_only():
     assert student.backbone.embed.weight.grad.abs().sum() > 0
 
 
+def test_feature_loss_uses_the_attached_students_readout():
+    teacher = VocosGenerator(**make_vocos_args())
+    distillation = Distillation(teacher)
+    student = SpikingVocosGenerator(**make_spiking_vocos_args(readout_decay=0.5))
+    distillation.attach_student(student)
+    mel = torch.randn(1, 16, 10)
+    feats, hiddens = student.hidden_states(mel)
+    _, stats = distillation(mel, hiddens, *student.head.spectrum(feats))
+    with torch.no_grad():
+        _, teacher_hiddens = teacher.hidden_states(mel)
+    feature = sum(
+        (a(fuse_time_steps(h, 0.5)) - t).square().mean() for a, h, t in zip(distillation.adapters, hiddens, teacher_hiddens)
+    ) / 2
+    assert stats["distill_feature_loss"].item() == pytest.approx(feature.item(), rel=1e-5)
+
+
+def test_vocoder_shape_is_read_from_the_generator_settings():
+    from espnet2_spiking.gan_vocoder.distillation import vocoder_shape
+
+    shape = vocoder_shape(SpikingVocosGenerator(**make_spiking_vocos_args(dim=24, num_layers=3)))
+    assert shape == dict(in_channels=16, hop_length=16, n_fft=64, dim=24, num_layers=3)
+
+
 def test_check_student():
     distillation = Distillation(VocosGenerator(**make_vocos_args()))
     distillation.check_student(SpikingVocosGenerator(**make_spiking_vocos_args(use_tsm=True)))

@@ -39,15 +39,12 @@ class FeatureAdapter(torch.nn.Module):
         return self.act(self.norm(self.conv(x).transpose(1, 2))).transpose(1, 2)
 
 
+SHARED_SHAPE = ("in_channels", "hop_length", "n_fft", "dim", "num_layers")
+
+
 def vocoder_shape(generator: MelVocoder) -> Dict[str, int]:
     """The settings a student must share with its teacher for block-wise distillation."""
-    return dict(
-        in_channels=generator.in_channels,
-        hop_length=generator.upsample_factor,
-        n_fft=generator.head.istft.n_fft,
-        dim=generator.head.out.in_features,
-        num_layers=len(generator.backbone.convnext),
-    )
+    return {key: generator.settings[key] for key in SHARED_SHAPE}
 
 
 class Distillation(torch.nn.Module):
@@ -71,16 +68,24 @@ class Distillation(torch.nn.Module):
         super().__init__()
         self.teacher = teacher.eval().requires_grad_(False)
         shape = vocoder_shape(teacher)
-        self.adapters = torch.nn.ModuleList([FeatureAdapter(shape["dim"]) for _ in range(shape["num_layers"])])
+        self.adapters = torch.nn.ModuleList(
+            [FeatureAdapter(shape["dim"]) for _ in range(shape["num_layers"])]
+        )
         self.lambda_feature = lambda_feature
         self.lambda_output = lambda_output
         self.lambda_phase = lambda_phase
+        self.readout_decay: Optional[float] = None  # the student's, from attach_student
 
     def train(self, mode: bool = True) -> "Distillation":
         """Switch the adapters' mode; the teacher stays in eval mode."""
         super().train(mode)
         self.teacher.eval()
         return self
+
+    def attach_student(self, student: MelVocoder):
+        """Check ``student`` (:meth:`check_student`) and adopt its read-out for its hidden states."""
+        self.check_student(student)
+        self.readout_decay = student.settings["readout_decay"]
 
     def check_student(self, student: MelVocoder):
         """Refuse a student that cannot learn block by block from this teacher."""
@@ -105,7 +110,6 @@ class Distillation(torch.nn.Module):
         log_mag: torch.Tensor,
         phase: torch.Tensor,
         frame_lengths: Optional[torch.Tensor] = None,
-        readout_decay: float = 0.9,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Distillation loss of one student pass.
 
@@ -115,18 +119,21 @@ class Distillation(torch.nn.Module):
             log_mag: The student's log-magnitude (B, n_fft // 2 + 1, L).
             phase: The student's phase (B, n_fft // 2 + 1, L).
             frame_lengths: Valid frames per item (B,).
-            readout_decay: The student's read-out weight ratio between time steps.
+
+        Each membrane stream is fused over T with the read-out of the student given to
+        :meth:`attach_student` (without one: :func:`fuse_time_steps`'s default).
 
         Returns:
             The weighted loss and, unweighted and detached, ``distill_feature_loss`` and
             ``distill_output_loss``.
         """
+        readout = {} if self.readout_decay is None else dict(decay=self.readout_decay)
         with torch.no_grad():
             teacher_feats, teacher_hiddens = self.teacher.hidden_states(mel)
             teacher_log_mag, teacher_phase = self.teacher.head.spectrum(teacher_feats)
         feature_loss = torch.stack(
             [
-                masked_mean((adapter(fuse_time_steps(h, readout_decay)) - t).square(), frame_lengths)
+                masked_mean((adapter(fuse_time_steps(h, **readout)) - t).square(), frame_lengths)
                 for adapter, h, t in zip(self.adapters, hiddens, teacher_hiddens)
             ]
         ).mean()
@@ -134,7 +141,9 @@ class Distillation(torch.nn.Module):
             phase_losses(phase, teacher_phase, frame_lengths)
         )
         loss = self.lambda_feature * feature_loss + self.lambda_output * output_loss
-        return loss, dict(distill_feature_loss=feature_loss.detach(), distill_output_loss=output_loss.detach())
+        return loss, dict(
+            distill_feature_loss=feature_loss.detach(), distill_output_loss=output_loss.detach()
+        )
 
 
 def load_teacher(model_file: Union[str, Path], config_file: Union[str, Path, None] = None) -> VocosGenerator:
@@ -169,5 +178,7 @@ def load_teacher(model_file: Union[str, Path], config_file: Union[str, Path, Non
     try:
         teacher.load_state_dict(load_generator_state(model_file))
     except RuntimeError as e:
-        raise ValueError(f"The weights in {model_file} do not fit the teacher that {config_file} describes: {e}") from e
+        raise ValueError(
+            f"The weights in {model_file} do not fit the teacher that {config_file} describes: {e}"
+        ) from e
     return teacher.eval().requires_grad_(False)

@@ -191,7 +191,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
                 f"use e.g. {max(1, round(segment_size / hop)) * hop}."
             )
         if distillation is not None:
-            distillation.check_student(generator)
+            distillation.attach_student(generator)
         if gan_loss_style not in ("espnet", "vocos"):
             raise ValueError(f"gan_loss_style must be 'espnet' or 'vocos', got {gan_loss_style!r}.")
         if random_gain_db is not None and (len(random_gain_db) != 2 or random_gain_db[0] > random_gain_db[1]):
@@ -305,10 +305,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             firing_rates=firing_rates,
         )
         if self.distillation is not None:
-            decay = self.generator.backbone.readout_decay
-            out.distill_loss, out.distill_stats = self.distillation(
-                mel, hiddens, log_mag, phase, frame_lengths, decay
-            )
+            out.distill_loss, out.distill_stats = self.distillation(mel, hiddens, log_mag, phase, frame_lengths)
         self._cache = (speech, out)
         return out
 
