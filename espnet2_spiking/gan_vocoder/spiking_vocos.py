@@ -8,10 +8,11 @@ ParametricLIF neurons of spikingjelly integrate over T in multi-step mode.
 from typing import List, Optional, Tuple
 
 import torch
-from spikingjelly.activation_based import functional, neuron, surrogate
+from spikingjelly.activation_based import functional
 from typeguard import typechecked
 
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder, constructor_settings, init_weights
+from espnet2_spiking.gan_vocoder.plif import FusedParametricLIF
 from espnet2_spiking.gan_vocoder.temporal_shift import TemporalShift
 
 
@@ -76,19 +77,10 @@ class SpikingConvNeXtBlock(torch.nn.Module):
         self.tsm = TemporalShift(tsm_alpha_init) if use_tsm else None
         self.dwconv = torch.nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim)
         self.norm = torch.nn.LayerNorm(dim, eps=1e-6)
-        plif = dict(
-            init_tau=float(init_tau),
-            decay_input=True,
-            v_threshold=float(v_threshold),
-            v_reset=0.0,
-            surrogate_function=surrogate.Sigmoid(alpha=float(surrogate_alpha)),
-            detach_reset=False,
-            step_mode="m",
-        )
-        self.lif1 = neuron.ParametricLIFNode(**plif)
+        self.lif1 = FusedParametricLIF(init_tau, v_threshold, surrogate_alpha)
         self.pwconv1 = torch.nn.Linear(dim, intermediate_dim)
         self.act = torch.nn.GELU()
-        self.lif2 = neuron.ParametricLIFNode(**plif)
+        self.lif2 = FusedParametricLIF(init_tau, v_threshold, surrogate_alpha)
         self.pwconv2 = torch.nn.Linear(intermediate_dim, dim)
         self.gamma = torch.nn.Parameter(torch.full((dim,), layer_scale_init_value))
         self.init_firing_rate = init_firing_rate
