@@ -127,3 +127,45 @@ def test_student_matches_spikingjelly_nodes(use_tsm):
     for name, p in student.named_parameters():
         assert p.grad is not None, name
         assert_close_grads(p.grad, params[name].grad, name)
+
+
+def backbone_repeating_every_step(backbone, mel):
+    """The backbone as first written: the embedded mel copied T times and every layer run on
+    every copy, with ``gamma * (y * x_c)`` in that order; the reference for the computed-once path."""
+    steps = backbone.time_steps
+    functional.reset_net(backbone)
+    u = backbone.embed(mel).unsqueeze(0).expand(steps, -1, -1, -1)
+    hiddens = []
+    for block in backbone.convnext:
+        x = block.tsm(u) if block.tsm is not None else u
+        x_c = block.norm(block.dwconv(x.flatten(0, 1)).transpose(1, 2))
+        x_c = x_c.view(steps, u.size(1), u.size(3), u.size(2))
+        y = block.pwconv2(block.lif2(block.act(block.pwconv1(block.lif1(x_c)))))
+        u = u + (block.gamma * (y * x_c)).permute(0, 1, 3, 2)
+        hiddens.append(u)
+    x = (backbone.readout_decay ** torch.arange(steps - 1, -1, -1.0)).view(-1, 1, 1, 1) * u
+    return backbone.final_layer_norm(x.sum(0).transpose(1, 2)), hiddens
+
+
+@pytest.mark.parametrize("use_tsm", [False, True], ids=["no_tsm", "tsm"])
+def test_backbone_computing_once_matches_repeating_every_step(use_tsm):
+    student = SpikingVocosGenerator(**make_spiking_vocos_args(use_tsm=use_tsm)).train()
+    reference = with_spikingjelly_nodes(student)
+    mel = 2 * torch.randn(2, 16, 24)
+    results = []
+    for model, forward in ((reference.backbone, backbone_repeating_every_step), (student.backbone, None)):
+        with monitor.OutputMonitor(model, neuron.BaseNode) as spikes:
+            feats, hiddens = forward(model, mel) if forward else model(mel)
+            feats.square().mean().backward()
+            results.append((feats, hiddens, [spikes[name][0] for name in spikes.monitored_layers]))
+    (feats_ref, hiddens_ref, spikes_ref), (feats, hiddens, spikes) = results
+    assert torch.allclose(feats, feats_ref, atol=1e-5)
+    assert all(
+        h.shape == h_ref.shape and torch.allclose(h, h_ref, atol=1e-5)
+        for h, h_ref in zip(hiddens, hiddens_ref)
+    )
+    for s, s_ref in zip(spikes, spikes_ref):
+        assert torch.equal(s, s_ref) and set(s.unique().tolist()) == {0.0, 1.0}
+    params = dict(reference.backbone.named_parameters())
+    for name, p in student.backbone.named_parameters():
+        assert_close_grads(p.grad, params[name].grad, name)

@@ -2,7 +2,9 @@
 
 Tensors inside the backbone are (T, B, C, L): SNN time steps, batch, channels, frames.
 Every layer but the neurons runs on all T steps at once (T folded into the batch); the
-ParametricLIF neurons of spikingjelly integrate over T in multi-step mode.
+ParametricLIF neurons (:mod:`espnet2_spiking.gan_vocoder.plif`) integrate over T in
+multi-step mode. What is the same at every step is computed once: before the first
+temporal shift or neuron, the stream is the embedded mel, kept as one (1, B, C, L) copy.
 """
 
 from typing import List, Optional, Tuple
@@ -92,13 +94,25 @@ class SpikingConvNeXtBlock(torch.nn.Module):
         for layer in (self.pwconv1, self.pwconv2):
             torch.nn.init.normal_(layer.weight, std=(layer.in_features * self.init_firing_rate) ** -0.5)
 
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """Args: u: membrane stream (T, B, dim, L). Returns: updated stream (T, B, dim, L)."""
-        x = self.tsm(u) if self.tsm is not None else u
-        x_c = self.norm(self.dwconv(x.flatten(0, 1)).transpose(1, 2))  # (T*B, L, dim)
-        x_c = x_c.view(u.size(0), u.size(1), u.size(3), u.size(2))  # (T, B, L, dim)
-        y = self.pwconv2(self.lif2(self.act(self.pwconv1(self.lif1(x_c)))))
-        return u + (self.gamma * (y * x_c)).permute(0, 1, 3, 2)
+    def forward(self, u: torch.Tensor, time_steps: int) -> torch.Tensor:
+        """Run the block on all T steps; what is the same at every step is computed once.
+
+        Args:
+            u: Membrane stream (T, B, dim, L), or (1, B, dim, L) when it is the same at every
+                step (the direct encoding before block 0): then, without TSM, the dwconv,
+                the LayerNorm and ``gamma * x_c`` run once, and ``lif1`` reads the one
+                ``x_c`` at every step (a broadcast view, no copy).
+            time_steps: SNN time steps T.
+
+        Returns:
+            Updated stream (T, B, dim, L).
+        """
+        x = self.tsm(u.expand(time_steps, -1, -1, -1)) if self.tsm is not None else u
+        steps, batch, dim, frames = x.shape
+        x_c = self.norm(self.dwconv(x.flatten(0, 1)).transpose(1, 2)).view(steps, batch, frames, dim)
+        s1 = self.lif1(x_c.expand(time_steps, -1, -1, -1))
+        y = self.pwconv2(self.lif2(self.act(self.pwconv1(s1))))  # (T, B, L, dim)
+        return u + (y * (self.gamma * x_c)).transpose(2, 3)
 
 
 class SpikingVocosBackbone(torch.nn.Module):
@@ -150,10 +164,10 @@ class SpikingVocosBackbone(torch.nn.Module):
             Features (B, L, dim) and every block's membrane stream, each (T, B, dim, L).
         """
         functional.reset_net(self)  # neuron states never carry across calls
-        u = self.embed(mel).unsqueeze(0).expand(self.time_steps, -1, -1, -1)
+        u = self.embed(mel).unsqueeze(0)  # direct encoding: the same potential at every step
         hiddens = []
         for block in self.convnext:
-            u = block(u)
+            u = block(u, self.time_steps)
             hiddens.append(u)
         x = fuse_time_steps(u, self.readout_decay)
         return self.final_layer_norm(x.transpose(1, 2)), hiddens

@@ -10,7 +10,10 @@ Two conventions, side by side:
 
 - ``reference``: the Spiking Vocos paper's count. ConvNeXt blocks only: the depthwise
   convolution as MACs (T times in the student) and the two pointwise layers as MACs in
-  the teacher, SynOps in the student. :func:`reference_energy` is its closed form.
+  the teacher, SynOps in the student. :func:`reference_energy` is its closed form. The
+  run-time count counts what runs: the student's first block gets the same input at every
+  step without TSM, so its depthwise convolution runs once, not T times (a 1/(T x layers)
+  share of the depthwise MACs less than the closed form).
 - ``complete``: every arithmetic operation of the forward pass, also the embed,
   LayerNorms, GELU, neuron updates, amplitude multiply, layer scale, residual adds,
   read-out, head projection and ISTFT. Element-wise products, quotients and powers count
