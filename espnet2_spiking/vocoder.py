@@ -14,12 +14,16 @@ archive of ``bin/pack_vocoder`` (see :mod:`espnet2_spiking.utils.archive`).
 """
 
 import argparse
+import io
+import json
 import logging
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 import torch
+import yaml
+from espnet2.layers.global_mvn import GlobalMVN
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str_or_none
 from spikingjelly.activation_based import neuron
@@ -29,9 +33,10 @@ from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
 from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.registry import VOCODERS
 from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask, generator_choices
-from espnet2_spiking.utils.archive import find_model, is_archive, unpack_archive
+from espnet2_spiking.utils.archive import find_model, is_archive, unpack_archive, write_archive
 from espnet2_spiking.utils.checkpoint import load_generator, load_train_config
 from espnet2_spiking.utils.cli import add_device_arguments, device_of
+from espnet2_spiking.utils.features import check_text2mel_features
 
 DEFAULT_CHUNK_SECONDS = 20.0  # about 0.6 GB for the full-size student (28 MB per second of audio)
 
@@ -111,12 +116,7 @@ class Vocoder:
             train_config: The config, for a model file whose config lies elsewhere.
             unpack_dir: Where an archive is unpacked (default: the user's cache, by content).
         """
-        model_tag = Path(model_tag)
-        if is_archive(model_tag):
-            model_tag = unpack_archive(model_tag, unpack_dir)
-        if model_tag.is_dir():
-            model_tag = find_model(model_tag)
-        return cls(model_tag, train_config, device, chunk_seconds)
+        return cls(*resolve_model(model_tag, train_config, unpack_dir), device, chunk_seconds)
 
     @classmethod
     def from_generator(
@@ -145,6 +145,10 @@ class Vocoder:
         vocoder._setup(generator, feats_extract, device, chunk_seconds, origin)
         vocoder.train_config = None
         return vocoder
+
+    def __call__(self, mel: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
+        """ESPnet's vocoder face (``Text2Speech``): :meth:`decode`."""
+        return self.decode(mel)
 
     @property
     def fs(self) -> int:
@@ -184,6 +188,116 @@ class Vocoder:
             )
         mel = self.feats_extract.mel(speech[None])[0]
         return self.decode(mel.transpose(0, 1))[: speech.numel()]
+
+
+def resolve_model(
+    model_tag: Union[str, Path],
+    train_config: Union[str, Path, None] = None,
+    unpack_dir: Union[str, Path, None] = None,
+) -> Tuple[Path, Optional[Path]]:
+    """The model file and config of a model file, a vocoder directory or an archive.
+
+    Returns:
+        The model file and ``train_config`` (``None``: the ``config.yaml`` beside it).
+    """
+    model_tag = Path(model_tag)
+    if is_archive(model_tag):
+        model_tag = unpack_archive(model_tag, unpack_dir)
+    if model_tag.is_dir():
+        model_tag = find_model(model_tag)
+    return model_tag, Path(train_config) if train_config else None
+
+
+def build_tts_vocoder(
+    vocoder_config: Union[str, Path, None], vocoder_file: Union[str, Path], model, device: str = "cpu"
+) -> Vocoder:
+    """ESPnet's ``TTSTask.build_vocoder_from_file`` for a vocoder of ``gan_vocoder_train``.
+
+    The features are checked against the text-to-mel ``model`` before any weight is read.
+    ``Text2Speech`` hands the vocoder the denormalised output (``feat_gen_denorm``), so a
+    text-to-mel model trained with ``normalize: global_mvn`` fits as well; do not pass
+    ``--prefer_normalized_feats true``.
+
+    Args:
+        vocoder_config: Its ``config.yaml`` (default: beside ``vocoder_file``).
+        vocoder_file: A ``*.pth`` of ``gan_vocoder_train``, its directory or a packed archive.
+        model: The ``ESPnetTTSModel`` whose output it decodes.
+    """
+    model_file, config = resolve_model(vocoder_file, vocoder_config)
+    config, args = load_train_config(model_file, config)
+    feats = model.feats_extract
+    normalize = model.normalize
+    check_text2mel_features(
+        "vocos_mel" if isinstance(feats, VocosLogMel) else type(feats).__name__,
+        feats if isinstance(feats, VocosLogMel) else None,
+        (
+            None
+            if normalize is None
+            else "global_mvn" if isinstance(normalize, GlobalMVN) else type(normalize).__name__
+        ),
+        VocosLogMel(**(getattr(args, "feats_extract_conf", None) or {})),
+    )
+    return Vocoder(model_file, config, device)
+
+
+def model_card(
+    vocoder: Vocoder, model_file: Path, metrics: Optional[dict], metrics_file: Optional[str]
+) -> str:
+    """A short README.md for a packed vocoder: what it is, its features, how to use it, its scores."""
+    feats = vocoder.feats_extract.settings
+    lines = [
+        f"# {vocoder.generator_type} vocoder",
+        "",
+        f"- Model: {vocoder.description.replace(str(model_file), model_file.name)}",
+        "- Features: vocos_mel, " + ", ".join(f"{k} {v}" for k, v in feats.items()) + " (feats.yaml)",
+        "- Training config: config.yaml; weights: model.pth (generator only, a plain state dict)",
+        "- Decode: `python -m espnet2_spiking.bin.gan_vocoder_inference --model_file THIS_ARCHIVE "
+        "--data_path_and_name_and_type wav.scp,speech,sound --output_dir out`",
+        "- Behind an ESPnet text-to-mel model trained on the same features: "
+        "`python -m espnet2_spiking.bin.tts_inference ... --vocoder_file THIS_ARCHIVE`",
+    ]
+    if metrics:
+        scores = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        lines += ["", f"## Scores ({Path(metrics_file).name})", "", "| metric | value |", "| --- | --- |"]
+        lines += [
+            f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in scores.items()
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def pack_vocoder(
+    model_tag: Union[str, Path],
+    archive: Union[str, Path],
+    train_config: Union[str, Path, None] = None,
+    metrics_file: Union[str, Path, None] = None,
+) -> Path:
+    """Pack a trained vocoder into one shareable ``.tar.gz`` (see :mod:`espnet2_spiking.utils.archive`).
+
+    Args:
+        model_tag: Its model file (or directory); loaded first, so a broken pair is refused.
+        archive: The ``*.tar.gz`` to write.
+        train_config: Its ``config.yaml`` (default: beside the model file).
+        metrics_file: ``metrics.json`` of ``bin/evaluate`` on its decoding, for the model card.
+    """
+    model_file, config = resolve_model(model_tag, train_config)
+    vocoder = Vocoder(model_file, config)
+    metrics = None
+    if metrics_file is not None:
+        try:
+            metrics = json.loads(Path(metrics_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ValueError(
+                f"{metrics_file} is not a readable metrics.json of bin/evaluate ({e})."
+            ) from None
+    weights = io.BytesIO()
+    torch.save({f"generator.{k}": v for k, v in vocoder.generator.state_dict().items()}, weights)
+    members = {
+        "config.yaml": vocoder.train_config.read_bytes(),
+        "model.pth": weights.getvalue(),
+        "feats.yaml": yaml.safe_dump(vocoder.feats_extract.settings).encode(),
+        "README.md": model_card(vocoder, model_file, metrics, metrics_file).encode(),
+    }
+    return write_archive(members, archive)
 
 
 def check_output(wav: torch.Tensor, utt: str, source: str) -> np.ndarray:

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from tests.conftest import TINY_DISCRIMINATOR, TINY_MEL
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs2" / "libritts" / "voc1"
@@ -44,3 +47,69 @@ def recipe_module(path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# ---------------------------------------------------------------- gan_vocoder_train on tiny configs
+
+FS = TINY_MEL["fs"]
+
+TINY_TRAIN = dict(
+    feats_extract="vocos_mel",
+    feats_extract_conf=TINY_MEL,
+    generator_conf=dict(dim=32, intermediate_dim=48, num_layers=2),
+    model_conf=dict(
+        segment_size=1024,
+        discriminator_params=TINY_DISCRIMINATOR,
+    ),
+    batch_type="unsorted",
+    batch_size=2,
+    valid_batch_size=1,
+    num_iters_per_epoch=1,
+    max_epoch=1,
+    num_workers=0,
+    optim="adamw",
+    optim_conf=dict(lr=5.0e-4, betas=[0.8, 0.9]),
+    optim2="adamw",
+    optim2_conf=dict(lr=5.0e-4, betas=[0.8, 0.9]),
+    best_model_criterion=[["valid", "mel_loss", "min"], ["train", "total_count", "max"]],
+    seed=0,
+    use_matplotlib=False,  # loss curves cost seconds per run on this CPU
+    use_tensorboard=False,
+)
+VARIANTS = {
+    "vocos": dict(generator="vocos"),
+    "standard": dict(
+        generator="spiking_vocos", generator_conf=dict(TINY_TRAIN["generator_conf"], time_steps=2)
+    ),
+    "tsm": dict(
+        generator="spiking_vocos",
+        generator_conf=dict(TINY_TRAIN["generator_conf"], time_steps=2, use_tsm=True),
+    ),
+    "distill": dict(generator="spiking_vocos", distill=True),
+    "tsm_distill": dict(
+        generator="spiking_vocos",
+        distill=True,
+        generator_conf=dict(TINY_TRAIN["generator_conf"], use_tsm=True),
+    ),
+}
+
+
+def write_config(path, variant):
+    conf = dict(TINY_TRAIN)
+    conf.update(VARIANTS[variant])
+    path.write_text(yaml.safe_dump(conf))
+    return path
+
+
+def train_cmd(data, config, output_dir, *extra):
+    _, train, dev = data
+    return [
+        "--config", str(config),
+        "--train_data_path_and_name_and_type", f"{train},speech,sound",
+        "--valid_data_path_and_name_and_type", f"{dev},speech,sound",
+        "--train_shape_file", str(train),  # unsorted batches read only the keys
+        "--valid_shape_file", str(dev),
+        "--output_dir", str(output_dir),
+        "--ngpu", "0",
+        *extra,
+    ]  # fmt: skip

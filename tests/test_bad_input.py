@@ -16,7 +16,7 @@ from espnet2_spiking.bin import evaluate, format_wav_scp, gan_vocoder_inference,
 from espnet2_spiking.metrics.signals import harmonic_glide
 from tests.conftest import harmonic_tone, write_wav_scp
 from tests.helpers_untrusted import save_vocoder, snapshot
-from tests.test_task import FS, train_cmd, write_config
+from tests.helpers import FS, train_cmd, write_config
 
 RECIPE = Path(__file__).parents[1] / "egs2" / "libritts" / "voc1"
 

@@ -234,7 +234,7 @@ def trained_student(tmp_path_factory):
     """A tiny spiking student trained for one step by the task's own entry point."""
     from espnet2_spiking.bin import gan_vocoder_train
     from tests.conftest import TINY_MEL, write_wav_scp
-    from tests.test_task import train_cmd, write_config
+    from tests.helpers import train_cmd, write_config
 
     root = tmp_path_factory.mktemp("trained")
     train = write_wav_scp(root / "train", TINY_MEL["fs"], {"utt1": 0.5, "utt2": 0.3})

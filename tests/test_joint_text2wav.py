@@ -9,7 +9,7 @@ import yaml
 from espnet2_spiking.bin import gan_tts_train, gan_vocoder_train, make_joint_text2wav, tts_inference, tts_train
 from espnet2_spiking.vocoder import Vocoder
 from tests.conftest import TINY_MEL, write_wav_scp
-from tests.test_task import TINY_TRAIN
+from tests.helpers import TINY_TRAIN
 
 FS, HOP = TINY_MEL["fs"], TINY_MEL["hop_length"]
 TACOTRON2 = dict(
@@ -197,3 +197,33 @@ def test_make_joint_refuses_mismatched_features(trained_pair, tmp_path, change, 
             output_dir=tmp_path / "joint",
         )
     assert not (tmp_path / "joint").exists()
+
+
+def test_tts_inference_with_a_separately_trained_vocoder_file(corpus, trained_pair, tmp_path):
+    """ESPnet's way to attach a vocoder: --vocoder_file (config.yaml beside it) and the check."""
+    exp = trained_pair
+    _, _, text, _ = corpus
+    out = tmp_path / "decode"
+    tts_inference.main(
+        ["--train_config", str(exp / "tts/config.yaml"), "--model_file", str(exp / "tts/1epoch.pth"),
+         "--vocoder_file", str(exp / "voc/1epoch.pth"), "--output_dir", str(out),
+         "--data_path_and_name_and_type", f"{text},text,text", "--maxlenratio", "3"]
+    )  # fmt: skip
+    vocoder = Vocoder.from_pretrained(exp / "voc/1epoch.pth")
+    feats_dir = "denorm" if (out / "denorm").is_dir() else "norm"
+    for utt in ("a", "b"):
+        mel = np.load(out / feats_dir / f"{utt}.npy")
+        wav, fs = soundfile.read(out / "wav" / f"{utt}.wav", dtype="float32")
+        assert fs == FS
+        expected = vocoder.decode(mel).clamp(-1, 32767 / 32768).numpy()
+        assert np.allclose(wav, expected, atol=2 / 32768), utt
+
+    config = yaml.safe_load((exp / "voc/config.yaml").read_text())
+    config["feats_extract_conf"] = dict(config["feats_extract_conf"], fs=16000)
+    (tmp_path / "voc.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(ValueError, match=r"fs: text-to-mel 8000 vs vocoder 16000"):
+        tts_inference.main(
+            ["--train_config", str(exp / "tts/config.yaml"), "--model_file", str(exp / "tts/1epoch.pth"),
+             "--vocoder_file", str(exp / "voc/1epoch.pth"), "--vocoder_config", str(tmp_path / "voc.yaml"),
+             "--output_dir", str(tmp_path / "refused"), "--data_path_and_name_and_type", f"{text},text,text"]
+        )  # fmt: skip

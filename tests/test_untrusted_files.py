@@ -13,7 +13,7 @@ from espnet2_spiking.bin import gan_vocoder_inference, gan_vocoder_train, make_j
 from espnet2_spiking.vocoder import Vocoder
 from tests.conftest import write_wav_scp
 from tests.helpers_untrusted import save_malicious, save_vocoder, snapshot, vocoder_config
-from tests.test_task import FS, train_cmd, write_config
+from tests.helpers import FS, train_cmd, write_config
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ import torch
 import yaml
 from espnet2.fileio.sound_scp import SoundScpReader
 
-from espnet2_spiking.layers.mel import VocosLogMel
+from espnet2_spiking.layers.mel import VocosLogMel, check_same_features
 from espnet2_spiking.utils.cli import setup_logging
 
 
@@ -54,20 +54,19 @@ def mel_conf_from_config(config: Path) -> Dict[str, Any]:
     unknown = sorted(set(conf) - set(names))
     if unknown:
         raise ValueError(f"{config}: feats_extract_conf has unknown keys {unknown}; known: {names}.")
-    mel = VocosLogMel(**conf)
-    return {name: getattr(mel, name) for name in names}
+    return VocosLogMel(**conf).settings
 
 
 def mel_conf_from_configs(configs: Sequence[Path]) -> Dict[str, Any]:
     """The ``VocosLogMel`` settings that all ``configs`` share; refused when they differ."""
     confs = [mel_conf_from_config(c) for c in configs]
     for config, conf in zip(configs[1:], confs[1:]):
-        if conf != confs[0]:
-            diff = ", ".join(f"{k}: {confs[0][k]} vs {conf[k]}" for k in conf if conf[k] != confs[0][k])
-            raise ValueError(
-                f"{configs[0]} and {config} describe different features ({diff}); the vocoders "
-                "must share their feats_extract_conf."
-            )
+        check_same_features(
+            VocosLogMel(**confs[0]),
+            VocosLogMel(**conf),
+            f"{configs[0]} and {config} describe",
+            fix="The vocoders must share their feats_extract_conf.",
+        )
     return confs[0]
 
 

@@ -9,7 +9,7 @@ Example:
 """
 
 from espnet2_spiking.registry import register_tts_tasks
-from espnet2_spiking.tasks.joint_text2wav import complete_joint_config
+from espnet2_spiking.utils.features import complete_joint_config
 from espnet2_spiking.utils.train_dir import check_output_dir
 
 

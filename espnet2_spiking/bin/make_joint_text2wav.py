@@ -23,9 +23,9 @@ from espnet2.utils.types import str_or_none
 
 from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask
-from espnet2_spiking.tasks.joint_text2wav import check_same_features
 from espnet2_spiking.utils.checkpoint import load_generator, load_state, load_train_config
 from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.features import check_text2mel_features
 
 
 def make_joint_text2wav(
@@ -40,8 +40,9 @@ def make_joint_text2wav(
             "training. Pass --tts_model_file exp/tts_<tag>/valid.loss.best.pth."
         )
     vocoder_config, vocoder_args = load_train_config(vocoder_model_file, vocoder_train_config)
-    check_same_features(tts_args, vocoder_args)
     feats = VocosLogMel(**vocoder_args.feats_extract_conf)
+    tts_feats = VocosLogMel(**tts_args.feats_extract_conf) if tts_args.feats_extract == "vocos_mel" else None
+    check_text2mel_features(tts_args.feats_extract, tts_feats, getattr(tts_args, "normalize", None), feats)
     vocoder = load_generator(
         GANVocoderTask.build_generator(vocoder_args, feats), vocoder_model_file, vocoder_config
     )

@@ -1,10 +1,21 @@
 #!/usr/bin/env python3
 """ESPnet's ``tts_inference`` with the plugin registered (``vocos_mel``, Vocos vocoders).
 
-Example:
+Examples:
+    # a joint_text2wav model (make_joint_text2wav or gan_tts_train)
     python -m espnet2_spiking.bin.tts_inference --train_config exp/joint/config.yaml \\
         --model_file exp/joint/model.pth --output_dir exp/joint/decode_test \\
         --data_path_and_name_and_type dump/raw/test/text,text,text
+    # a text-to-mel model of a tts1 recipe with a separately trained (Spiking) Vocos, the way
+    # ESPnet attaches vocoders (--vocoder_config defaults to the config.yaml beside the file)
+    python -m espnet2_spiking.bin.tts_inference --train_config exp/tts/config.yaml \\
+        --model_file exp/tts/valid.loss.best.pth --vocoder_file exp/voc/valid.mel_loss.best.pth \\
+        --output_dir exp/tts/decode_test --data_path_and_name_and_type dump/raw/test/text,text,text
+
+``--vocoder_file`` also takes a vocoder directory or an archive of ``bin/pack_vocoder``; ESPnet's
+Griffin-Lim (no ``--vocoder_file``) and ParallelWaveGAN ``*.pkl`` work as in ESPnet. The
+text-to-mel model's features must be the vocoder's (``vocos_mel``, same settings), checked
+before the weights are read.
 """
 
 from espnet2_spiking.registry import register_tts_tasks

@@ -110,6 +110,20 @@ class VocosLogMel(AbsFeatsExtract):
                 )
         return conf
 
+    @property
+    def settings(self) -> Dict[str, Any]:
+        """Every constructor argument, defaults filled in (what rebuilds these features)."""
+        return dict(
+            fs=self.fs,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            win_length=self.win_length,
+            n_mels=self.n_mels,
+            fmin=self.fmin,
+            fmax=self.fmax,
+            log_floor=self.log_floor,
+        )
+
     def output_size(self) -> int:
         return self.n_mels
 
@@ -125,6 +139,30 @@ class VocosLogMel(AbsFeatsExtract):
             fmin=self.fmin,
             fmax=self.fmax,
         )
+
+
+def check_same_features(
+    first: VocosLogMel, second: VocosLogMel, subject: str, names: Tuple[str, str] = ("", ""), fix: str = ""
+):
+    """The one check that two feature extractors describe the same frames.
+
+    Compared: ESPnet's feature parameters (``fs``, ``n_fft``, ``n_shift``, ``win_length``,
+    ``window``, ``n_mels``, ``fmin``, ``fmax``) and ``log_floor``.
+
+    Args:
+        first, second: The two extractors.
+        subject: Start of the error, e.g. "The text-to-mel model and the vocoder use".
+        names: What to call each side in the list of differences.
+        fix: What to do, appended to the error.
+
+    Raises:
+        ValueError: ``"<subject> different features (n_mels: <first> 80 vs <second> 100, ...). <fix>"``.
+    """
+    a, b = (dict(f.get_parameters(), log_floor=f.log_floor) for f in (first, second))
+    label = [f"{name} " if name else "" for name in names]
+    differing = [f"{k}: {label[0]}{a[k]} vs {label[1]}{b[k]}" for k in a if a[k] != b[k]]
+    if differing:
+        raise ValueError(f"{subject} different features ({', '.join(differing)}).{' ' + fix if fix else ''}")
 
 
 LogMel = VocosLogMel  # the former name, still imported by losses.py, espnet_model.py, diagnose_firing.py
