@@ -1,6 +1,6 @@
 """Install espnet2-spiking: Spiking Vocos as an ESPnet plugin.
 
-The pins are the versions checked to work together (see DESIGN.md, section 6).
+The pins are the versions checked to work together (Python 3.11; see README.md, Install).
 """
 
 from setuptools import find_packages, setup

@@ -1,4 +1,7 @@
-"""Shared tiny configurations: the suite must stay fast on a 2-core CPU."""
+"""Shared tiny configurations and fixtures: the suite must stay fast on a 2-core CPU.
+
+Test modules import shared helpers from here or from ``tests/helpers.py``, never from each other.
+"""
 
 import pytest
 import torch
@@ -14,9 +17,7 @@ TINY_DISCRIMINATOR = dict(
 
 
 def make_vocos_args(**kwargs):
-    args = dict(
-        in_channels=16, dim=32, intermediate_dim=48, num_layers=2, n_fft=64, hop_length=16
-    )
+    args = dict(in_channels=16, dim=32, intermediate_dim=48, num_layers=2, n_fft=64, hop_length=16)
     args.update(kwargs)
     return args
 
@@ -25,6 +26,16 @@ def make_spiking_vocos_args(**kwargs):
     args = make_vocos_args(time_steps=3)
     args.update(kwargs)
     return args
+
+
+# Modules that run for minutes, marked ``slow``: `pytest -m "not slow" tests` leaves them out.
+SLOW_MODULES = ("test_recipe.py",)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
