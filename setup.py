@@ -27,6 +27,12 @@ extras_require = {
         "matplotlib",
         "tqdm",
     ],
+    # ONNX export (torch's exporter needs onnxscript) and decoding with onnxruntime
+    "onnx": [
+        "onnx==1.23.2",
+        "onnxscript==0.7.2",
+        "onnxruntime==1.32.0",
+    ],
     # tests; the public vocos package is the teacher's reference implementation
     "dev": [
         "pytest",

@@ -1,0 +1,50 @@
+"""ONNX round trip: teacher and student exported whole (ISTFT included), decoded by onnxruntime."""
+
+import pytest
+import torch
+
+from espnet2_spiking.bin.export_onnx import main as export_main
+from espnet2_spiking.gan_vocoder.onnx_export import OnnxVocoder, export_onnx
+from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
+from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
+from tests.conftest import make_spiking_vocos_args, make_vocos_args
+
+pytest.importorskip("onnxruntime")
+
+GENERATORS = [
+    (VocosGenerator, make_vocos_args()),
+    (SpikingVocosGenerator, make_spiking_vocos_args()),
+    (SpikingVocosGenerator, make_spiking_vocos_args(use_tsm=True)),
+]
+
+
+@pytest.mark.parametrize("cls, args", GENERATORS, ids=["vocos", "spiking_vocos", "spiking_vocos_tsm"])
+def test_onnx_decoding_matches_pytorch(cls, args, tmp_path):
+    generator = cls(**args)
+    onnx_vocoder = OnnxVocoder(export_onnx(generator, tmp_path / "g.onnx"))
+    assert onnx_vocoder.upsample_factor == generator.upsample_factor == args["hop_length"]
+    for batch, frames in ((1, 7), (3, 40)):  # dynamic batch and length, none of them the export's
+        mel = 2 * torch.randn(batch, args["in_channels"], frames)
+        with torch.no_grad():
+            expected = generator(mel)
+        wav = onnx_vocoder(mel)
+        assert wav.shape == expected.shape == (batch, 1, frames * args["hop_length"])
+        assert torch.allclose(wav, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="expected a log-mel of shape"):
+        onnx_vocoder(torch.zeros(1, args["in_channels"] + 1, 5))
+
+
+def test_export_cli_writes_a_decodable_file(tmp_path):
+    out = tmp_path / "student.onnx"
+    conf = "{in_channels: 16, dim: 32, intermediate_dim: 48, num_layers: 2, n_fft: 64, hop_length: 16}"
+    export_main(
+        ["--generator_type", "spiking_vocos", "--generator_conf", conf, "--fs", "8000", "--out", str(out)]
+    )
+    assert OnnxVocoder(out)(torch.randn(1, 16, 9)).shape == (1, 1, 9 * 16)
+
+
+def test_export_refuses_a_vocoder_with_global_mvn(tmp_path):
+    generator = VocosGenerator(**make_vocos_args())
+    generator.normalize = torch.nn.Identity()  # stands in for GlobalMVN(stats_file)
+    with pytest.raises(ValueError, match="stats_file"):
+        export_onnx(generator, tmp_path / "g.onnx")
