@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
-from espnet2_spiking.metrics.speed import real_time_factor
+from espnet2_spiking.metrics.speed import peak_memory_mb, real_time_factor, training_step
 from tests.conftest import make_spiking_vocos_args
 
 
@@ -30,7 +30,7 @@ def test_rtf_is_time_over_audio_duration():
     sleeper = Sleeper(0.05)
     mel = torch.zeros(2, 4, 80)  # 2 x 80 frames x 100 samples at 8 kHz = 2 s of audio
     r = real_time_factor(sleeper, mel, fs=8000, warmup=2, repeats=3)
-    assert sleeper.calls == 5
+    assert sleeper.calls == 6  # and one more for the peak memory
     assert r["audio_s"] == pytest.approx(2.0)
     assert r["batch_size"] == 2 and r["warmup"] == 2 and r["repeats"] == 3
     assert 0.05 <= r["min_s"] <= r["median_s"] <= r["max_s"]
@@ -38,6 +38,7 @@ def test_rtf_is_time_over_audio_duration():
     assert r["rtf"] == pytest.approx(r["median_s"] / 2.0)
     assert r["speed_x"] == pytest.approx(1 / r["rtf"])
     assert r["threads"] == torch.get_num_threads() and r["device"] == "cpu"
+    assert r["runtime"] == "pytorch" and r["peak_memory_mb"] < 0.01  # it allocates nothing
 
 
 def test_rtf_of_a_vocoder():
@@ -50,3 +51,21 @@ def test_rtf_of_a_vocoder():
 def test_refuses_no_repeats():
     with pytest.raises(ValueError, match="repeats must be at least 1"):
         real_time_factor(Sleeper(0), torch.zeros(1, 4, 8), fs=8000, repeats=0)
+
+
+def test_peak_memory_counts_what_lives_at_once():
+    def work():
+        a = torch.ones(1_000_000)  # 4 MB
+        b = a + 1  # 8 MB live
+        del a
+        return b * 2  # 8 MB live again, never 12
+
+    assert peak_memory_mb(work, torch.device("cpu")) == pytest.approx(8.0, abs=0.1)
+
+
+def test_training_step_of_a_student_restores_its_mode():
+    student = SpikingVocosGenerator(**make_spiking_vocos_args()).eval()
+    r = training_step(student, torch.randn(2, 16, 12), warmup=0, repeats=1)
+    assert not student.training and all(p.grad is None for p in student.parameters())
+    assert r["batch_size"] == 2 and r["frames"] == 12 and r["median_s"] > 0
+    assert r["peak_memory_mb"] > 0

@@ -1,10 +1,20 @@
-"""Decoding speed: real-time factor of a vocoder's forward pass."""
+"""Speed and peak memory: real-time factor of decoding, time of one training step.
 
+Peak memory is the most memory that tensors allocated during one call held at once,
+beyond what existed before it (weights and inputs are not counted): on CPU from the
+PyTorch profiler's allocation events, on CUDA from the allocator's peak statistics.
+Memory that a runtime allocates outside PyTorch (onnxruntime's arena) is not seen.
+"""
+
+import json
 import statistics
+import tempfile
 import time
-from typing import Dict
+from pathlib import Path
+from typing import Callable, Dict, List
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 
 def _synchronize(device: torch.device):
@@ -12,8 +22,46 @@ def _synchronize(device: torch.device):
         torch.cuda.synchronize(device)
 
 
+def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
+    """Call ``fn`` once; the peak of the memory its tensors held at once, in MB (1e6 bytes)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        start = torch.cuda.memory_allocated(device)
+        fn()
+        torch.cuda.synchronize(device)
+        return (torch.cuda.max_memory_allocated(device) - start) / 1e6
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    with tempfile.NamedTemporaryFile(suffix=".json") as trace:
+        prof.export_chrome_trace(trace.name)
+        events = json.loads(Path(trace.name).read_text())["traceEvents"]
+    # "Total Allocated" counts from the start of profiling
+    return max([0] + [e["args"]["Total Allocated"] for e in events if e.get("name") == "[memory]"]) / 1e6
+
+
+def _times(fn: Callable[[], object], device: torch.device, warmup: int, repeats: int) -> List[float]:
+    """Seconds of each of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    times = []
+    for i in range(warmup + repeats):
+        _synchronize(device)
+        start = time.perf_counter()
+        fn()
+        _synchronize(device)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
 def real_time_factor(
-    generator: torch.nn.Module, mel: torch.Tensor, fs: int, warmup: int = 1, repeats: int = 5
+    generator: Callable[[torch.Tensor], torch.Tensor],
+    mel: torch.Tensor,
+    fs: int,
+    warmup: int = 1,
+    repeats: int = 5,
+    runtime: str = "pytorch",
 ) -> Dict[str, float]:
     """Time ``generator(mel)`` and compare with the duration of the audio it makes.
 
@@ -22,29 +70,25 @@ def real_time_factor(
     (below 1 is faster than real time); ``speed_x`` is its inverse.
 
     Args:
-        generator: A mel vocoder with ``upsample_factor``, in eval mode.
+        generator: A mel vocoder with ``upsample_factor``, in eval mode (a module, or
+            another runtime's decoder with the same call, e.g. ``OnnxVocoder``).
         mel: Log-mel (B, C, L).
         fs: Output sample rate.
         warmup: Calls not timed.
         repeats: Timed calls.
+        runtime: What runs the generator, for the report.
 
     Returns:
         ``rtf``, ``speed_x``, ``median_s``, ``min_s``, ``max_s`` (seconds per call),
         ``batch_size``, ``audio_s`` (seconds of audio per call), ``warmup``,
-        ``repeats``, ``threads`` (CPU threads of torch) and ``device``.
+        ``repeats``, ``threads`` (CPU threads of torch), ``device``, ``runtime`` and
+        ``peak_memory_mb`` of one more call (:func:`peak_memory_mb`; None for a runtime
+        other than PyTorch, whose memory the profiler does not see).
     """
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
     audio_s = mel.size(0) * mel.size(-1) * generator.upsample_factor / fs
-    times = []
     with torch.no_grad():
-        for i in range(warmup + repeats):
-            _synchronize(mel.device)
-            start = time.perf_counter()
-            generator(mel)
-            _synchronize(mel.device)
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
+        times = _times(lambda: generator(mel), mel.device, warmup, repeats)
+        peak = peak_memory_mb(lambda: generator(mel), mel.device) if runtime == "pytorch" else None
     median = statistics.median(times)
     return dict(
         rtf=median / audio_s,
@@ -58,4 +102,50 @@ def real_time_factor(
         repeats=repeats,
         threads=torch.get_num_threads(),
         device=str(mel.device),
+        runtime=runtime,
+        peak_memory_mb=peak,
+    )
+
+
+def training_step(
+    generator: torch.nn.Module, mel: torch.Tensor, warmup: int = 1, repeats: int = 3
+) -> Dict[str, float]:
+    """Time one generator training step: forward, L1 loss on the waveform, backward.
+
+    The loss stands in for the GAN step's losses; the discriminators, the same for
+    teacher and student, are left out, so this is the generator's share of a step.
+    The generator is in train mode while timed and put back in its mode after.
+
+    Args:
+        generator: A mel vocoder, on ``mel``'s device.
+        mel: Log-mel batch (B, C, L), e.g. 16 segments of 64 frames (16384 samples at hop 256).
+        warmup: Steps not timed.
+        repeats: Timed steps.
+
+    Returns:
+        ``median_s``, ``min_s``, ``max_s`` (seconds per step), ``batch_size``, ``frames``,
+        ``warmup``, ``repeats``, ``threads``, ``device`` and ``peak_memory_mb`` of one more step.
+    """
+    was_training = generator.training
+    generator.train()
+
+    def step():
+        generator.zero_grad(set_to_none=True)
+        generator(mel).abs().mean().backward()
+
+    times = _times(step, mel.device, warmup, repeats)
+    peak = peak_memory_mb(step, mel.device)
+    generator.zero_grad(set_to_none=True)
+    generator.train(was_training)
+    return dict(
+        median_s=statistics.median(times),
+        min_s=min(times),
+        max_s=max(times),
+        batch_size=mel.size(0),
+        frames=mel.size(-1),
+        warmup=warmup,
+        repeats=repeats,
+        threads=torch.get_num_threads(),
+        device=str(mel.device),
+        peak_memory_mb=peak,
     )
