@@ -30,6 +30,7 @@ stop_stage=6         # Processes stop after this stage.
 ngpu=0               # GPUs per node for training and decoding (0: CPU).
 num_nodes=1          # Nodes for training (more than 1 needs cmd_backend=slurm in cmd.sh).
 nj=4                 # Parallel CPU jobs (audio formatting, statistics).
+inference_nj=4       # Parallel decoding jobs per test set (each on --ngpu GPUs).
 dumpdir=dump         # Formatted audio and features.
 expdir=exp           # Experiments.
 python=python3       # Python with espnet2_spiking installed (path.sh activates it).
@@ -77,6 +78,7 @@ Options (default in brackets):
     --ngpu                   GPUs per node [${ngpu}].
     --num_nodes              Nodes for training [${num_nodes}]; needs slurm in cmd.sh.
     --nj                     Parallel CPU jobs [${nj}].
+    --inference_nj           Parallel decoding jobs per test set [${inference_nj}].
     --dumpdir, --expdir      Output directories [${dumpdir}, ${expdir}].
     --local_data_opts        Options for local/data.sh [${local_data_opts}].
     --min_wav_duration       Drop shorter clips, seconds [${min_wav_duration}].
@@ -136,8 +138,6 @@ tag_of() {  # <config> <args>: ESPnet's experiment naming: config name + overrid
 teacher_exp=${expdir}/voc_${teacher_tag}
 student_exp=${expdir}/voc_${student_tag}
 vocoder_stats_dir=${expdir}/voc_stats_${train_set}
-device=cpu                       # decoding, scoring and benchmarking device
-[ "${ngpu}" -gt 0 ] && device=cuda
 model_name=${inference_model%.pth}
 model_name=${model_name//\//_}
 
@@ -233,6 +233,29 @@ dump_set() {  # <set>: data/<set> formatted into ${data_feats}/<set>, with its l
             --wav_scp "${data_feats}/${dset}/wav.scp" --out_dir "${data_feats}/${dset}"
 }
 
+decode_set() {  # <exp> <feats.scp> <dir>: decode in ${inference_nj} jobs (split lists, --key_file), merge
+    local exp=$1 feats=$2 dir=$3 logdir=$3/logdir n i
+    n=$(wc -l < "${feats}")
+    n=$((inference_nj < n ? inference_nj : n))
+    mkdir -p "${logdir}" "${dir}/wav"
+    rm -f "${logdir}"/keys.*.scp
+    split_scp "${feats}" "${n}" "${logdir}/keys"
+    # shellcheck disable=SC2086
+    run_step "decode ${feats} with ${exp}/${inference_model} (${n} jobs)" "${logdir}/inference.*.log" \
+        ${decode_cmd} --gpu "${ngpu}" JOB=1:"${n}" "${logdir}/inference.JOB.log" \
+        ${python} -m espnet2_spiking.bin.gan_vocoder_inference \
+            --model_file "${exp}/${inference_model}" \
+            --train_config "${exp}/config.yaml" \
+            --data_path_and_name_and_type "${feats},feats,kaldi_ark" \
+            --key_file "${logdir}/keys.JOB.scp" \
+            --ngpu "${ngpu}" --output_dir "${logdir}/output.JOB" ${inference_args}
+    for i in $(seq "${n}"); do
+        mv "${logdir}/output.${i}/wav/"*.wav "${dir}/wav/"
+    done
+    # one wav.scp in the order of ${feats}, each line naming the merged file
+    awk -v d="${dir}/wav" '{ print $1, d "/" $1 ".wav" }' "${feats}" > "${dir}/wav.scp"
+}
+
 copy_synthesis() {  # <exp>: decode the test sets' log-mels with <exp>'s vocoder and score the result
     local exp=$1 dset dir
     for dset in ${test_sets}; do
@@ -240,15 +263,7 @@ copy_synthesis() {  # <exp>: decode the test sets' log-mels with <exp>'s vocoder
         if [ -f "${dir}/.done" ]; then
             log "${dir} is complete, skipping its decoding"
         else
-            # shellcheck disable=SC2086
-            run_step "decode ${data_feats}/${dset}/feats.scp with ${exp}/${inference_model}" \
-                "${dir}/logdir/inference.log" \
-                ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/inference.log" \
-                ${python} -m espnet2_spiking.bin.gan_vocoder_inference \
-                    --model_file "${exp}/${inference_model}" \
-                    --train_config "${exp}/config.yaml" \
-                    --data_path_and_name_and_type "${data_feats}/${dset}/feats.scp,feats,kaldi_ark" \
-                    --device "${device}" --output_dir "${dir}" ${inference_args}
+            decode_set "${exp}" "${data_feats}/${dset}/feats.scp" "${dir}"
             touch "${dir}/.done"
         fi
         if [ -f "${dir}/eval/metrics.json" ]; then
@@ -258,7 +273,7 @@ copy_synthesis() {  # <exp>: decode the test sets' log-mels with <exp>'s vocoder
             run_step "evaluate ${dir}/wav.scp against ${data_feats}/${dset}/wav.scp" \
                 "${dir}/logdir/evaluate.log" \
                 ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/evaluate.log" \
-                ${python} -m espnet2_spiking.bin.evaluate --device "${device}" \
+                ${python} -m espnet2_spiking.bin.evaluate --ngpu "${ngpu}" \
                     --ref_scp "${data_feats}/${dset}/wav.scp" --gen_scp "${dir}/wav.scp" \
                     --out_dir "${dir}/eval" ${evaluate_args}
         fi
@@ -323,7 +338,7 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         log "Error: stage 2 failed at: the features of ${teacher_config} and ${student_config} (see above)"
         exit 1
     fi
-    fs=$(echo "${mel}" | sed -E 's/.*[{ ]fs: ([0-9]+).*/\1/')
+    fs=$(${python} -m espnet2_spiking.bin.extract_mel --config "${teacher_config}" --print_conf fs | tail -n 1)
     log "Features: ${mel}"
     # The sets are formatted side by side, each with --nj processes.
     run_parallel dump_set "${train_set}" "${dev_set}" ${test_sets}
@@ -380,7 +395,7 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
                     --quality "teacher=${teacher_exp}/decode_${dset}_${model_name}/eval/metrics.json" \
                     --quality "student=${student_exp}/decode_${dset}_${model_name}/eval/metrics.json" \
                     --title "${dset}: $(basename "${student_exp}") (student) vs $(basename "${teacher_exp}") (teacher)" \
-                    --data "${data_feats}/${dset}/wav.scp" --device "${device}" \
+                    --data "${data_feats}/${dset}/wav.scp" --ngpu "${ngpu}" \
                     --out_dir "${dir}" ${benchmark_args}
         fi
     done
