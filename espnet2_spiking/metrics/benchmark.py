@@ -9,12 +9,13 @@ untrained teacher of a student's shape.
 """
 
 import copy
+import importlib.util
 import json
 import logging
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -31,7 +32,7 @@ from espnet2_spiking.metrics.energy import (
 from espnet2_spiking.metrics.quality import resample
 from espnet2_spiking.metrics.report import render_report
 from espnet2_spiking.metrics.signals import harmonic_glide
-from espnet2_spiking.metrics.speed import real_time_factor
+from espnet2_spiking.metrics.speed import real_time_factor, training_step
 from espnet2_spiking.utils.audio_check import load_wav
 from espnet2_spiking.utils.scp import read_scp
 from espnet2_spiking.vocoder import Vocoder
@@ -85,8 +86,16 @@ def benchmark(
     quality: Optional[Dict[str, dict]] = None,
     input_description: str = "",
     title: str = "Benchmark",
+    onnx: bool = True,
+    training_batch: Optional[Tuple[int, int]] = (16, 64),
 ) -> dict:
     """Count energy, time speed, draw pictures and write the report of ``systems``.
+
+    Besides PyTorch's decoding speed (``speed``), on CPU: the decoding speed of each system
+    exported to ONNX and run by onnxruntime (``speed_onnx``; when ``onnx`` and onnxruntime
+    is installed; the files are kept in ``<out_dir>/onnx/``), and the time and peak memory
+    of one generator training step on ``training_batch`` = (segments, frames) of the first
+    input (``training_step``; none when None).
 
     Returns:
         The results, also written to ``<out_dir>/benchmark.json``.
@@ -125,6 +134,36 @@ def benchmark(
                     real_time_factor(generator, mel.expand(batch, -1, -1), system.fs, warmup, repeats)
                 )
         results["speed"][name] = runs
+    if onnx and "cpu" in devices and importlib.util.find_spec("onnxruntime"):
+        from espnet2_spiking.gan_vocoder.onnx_export import OnnxVocoder, export_onnx
+
+        (out / "onnx").mkdir(exist_ok=True)
+        results["speed_onnx"] = {}
+        for name, system in systems.items():
+            if system.generator.normalize is not None:
+                logging.warning(f"{name}: no ONNX timing, a vocoder with stats_file is not exported")
+                continue
+            logging.info(f"exporting {name} to ONNX and timing it with onnxruntime")
+            decoder = OnnxVocoder(
+                export_onnx(copy.deepcopy(system.generator).cpu(), out / "onnx" / f"{name}.onnx")
+            )
+            mel = system.mel(speed_inputs(first, speed_seconds, system.fs)).cpu()
+            results["speed_onnx"][name] = [
+                real_time_factor(decoder, mel.expand(b, -1, -1), system.fs, warmup, repeats, "onnxruntime")
+                for b in batch_sizes
+            ]
+    if training_batch:
+        results["training_step"] = {}
+        segments, frames = training_batch
+        for name, system in systems.items():
+            logging.info(f"timing a training step of {name}, {segments} x {frames} frames")
+            mel = system.mel(speed_inputs(first, speed_seconds, system.fs))[..., :frames].repeat(
+                segments, 1, 1
+            )
+            generator = copy.deepcopy(system.generator).to(devices[0])
+            results["training_step"][name] = training_step(
+                generator, mel.to(devices[0]), warmup, max(1, repeats // 2)
+            )
 
     pictures = {
         "energy by part": plots.plot_energy(

@@ -4,7 +4,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from espnet2_spiking.metrics.energy import FREE_OPS
 
@@ -141,9 +141,10 @@ def _firing_section(energy: Dict[str, dict]) -> List[str]:
     return out
 
 
-def _speed_section(speed: Dict[str, List[dict]]) -> List[str]:
+def _speed_section(speed: Dict[str, List[dict]], training: Optional[Dict[str, dict]] = None) -> List[str]:
     header = [
         "system",
+        "runtime",
         "device",
         "threads",
         "batch",
@@ -151,11 +152,13 @@ def _speed_section(speed: Dict[str, List[dict]]) -> List[str]:
         "median (s)",
         "RTF",
         "x real time",
+        "peak memory (MB)",
         "warm-up / repeats",
     ]
     rows = [
         [
             name,
+            r.get("runtime", "pytorch"),
             r["device"],
             r["threads"],
             r["batch_size"],
@@ -163,19 +166,45 @@ def _speed_section(speed: Dict[str, List[dict]]) -> List[str]:
             f"{r['median_s']:.4f}",
             f"{r['rtf']:.4f}",
             f"{r['speed_x']:.1f}",
+            "-" if r.get("peak_memory_mb") is None else f"{r['peak_memory_mb']:.0f}",
             f"{r['warmup']} / {r['repeats']}",
         ]
         for name, runs in speed.items()
         for r in runs
     ]
-    return [
+    out = [
         "### Speed",
         "",
-        "Same machine, same run; RTF = median seconds per call / seconds of audio.",
+        "Same machine, same run; RTF = median seconds per call / seconds of audio. Peak memory: "
+        "the most that the call's PyTorch tensors held at once, weights excluded (not seen for onnxruntime).",
         "",
         markdown_table(header, rows),
         "",
     ]
+    if training:
+        first = next(iter(training.values()))["median_s"]
+        header = ["system", "device", "threads", "batch x frames", "median (s)", "ratio", "peak memory (MB)"]
+        rows = [
+            [
+                name,
+                r["device"],
+                r["threads"],
+                f"{r['batch_size']} x {r['frames']}",
+                f"{r['median_s']:.3f}",
+                f"{r['median_s'] / first:.2f}",
+                f"{r['peak_memory_mb']:.0f}",
+            ]
+            for name, r in training.items()
+        ]
+        out += [
+            "#### One generator training step",
+            "",
+            "Forward, L1 loss on the waveform, backward (the discriminators left out); ratio to the first system.",
+            "",
+            markdown_table(header, rows),
+            "",
+        ]
+    return out
 
 
 def render_report(results: dict, title: str = "Benchmark") -> str:
@@ -183,8 +212,9 @@ def render_report(results: dict, title: str = "Benchmark") -> str:
 
     Args:
         results: ``systems`` (name -> description), ``input`` (text), ``energy`` (name ->
-            :meth:`EnergyCount.summary`), optional ``reference_energy``, ``speed`` (name ->
-            list of :func:`real_time_factor` results), ``quality`` (name -> evaluate's
+            :meth:`EnergyCount.summary`), optional ``reference_energy``, ``speed`` and optional ``speed_onnx`` (name ->
+            list of :func:`real_time_factor` results), optional ``training_step`` (name ->
+            :func:`training_step` result), ``quality`` (name -> evaluate's
             metrics.json) and ``pictures`` (caption -> PNG path relative to the report).
         title: Heading of the report.
     """
@@ -199,7 +229,8 @@ def render_report(results: dict, title: str = "Benchmark") -> str:
         out += _energy_section(results)
         out += _firing_section(results["energy"])
     if results.get("speed"):
-        out += _speed_section(results["speed"])
+        speed = {**results["speed"], **{f"{n} (ONNX)": r for n, r in results.get("speed_onnx", {}).items()}}
+        out += _speed_section(speed, results.get("training_step"))
     if results.get("pictures"):
         out += ["### Pictures", ""]
         out += [f"![{caption}]({png})" for caption, png in results["pictures"].items()]
