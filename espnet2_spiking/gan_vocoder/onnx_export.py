@@ -16,6 +16,7 @@ Needs the ``onnx`` extra (``pip install espnet2_spiking[onnx]``: onnx, onnxscrip
 torch's exporter, onnxruntime).
 """
 
+import logging
 from pathlib import Path
 from typing import Optional, Union
 
@@ -62,19 +63,28 @@ def export_onnx(generator: MelVocoder, path: Union[str, Path], opset: int = OPSE
     generator.eval()
     # batch 2 and 16 frames: torch.export would fix dimensions of size 1 in the graph
     mel = torch.zeros(2, generator.in_channels, 16)
-    with torch.no_grad():
-        torch.onnx.export(
-            _Decoder(generator),
-            (mel,),
-            str(path),
-            input_names=["mel"],
-            output_names=["wav"],
-            dynamic_shapes=({0: "batch", 2: "frames"},),
-            opset_version=opset,
-            dynamo=True,
-            optimize=True,
-            verbose=False,
-        )
+    # the exporter and its graph optimiser log every pass and initializer at INFO
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "onnxscript", "onnx_ir")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(
+                _Decoder(generator),
+                (mel,),
+                str(path),
+                input_names=["mel"],
+                output_names=["wav"],
+                dynamic_shapes=({0: "batch", 2: "frames"},),
+                opset_version=opset,
+                dynamo=True,
+                optimize=True,
+                verbose=False,
+            )
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
     functional.reset_net(generator)  # the trace left symbolic potentials in the neurons' memory
     model = onnx.load(str(path))
     onnx.helper.set_model_props(
