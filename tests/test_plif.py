@@ -110,7 +110,7 @@ def test_student_matches_spikingjelly_nodes(use_tsm):
     outputs, fired = [], []
     for model, m in zip((reference, student), mels):
         with monitor.OutputMonitor(model, neuron.BaseNode) as spikes:
-            feats, hiddens = model.features(m)
+            feats, hiddens = model.hidden_states(m)
             wav = model.head(feats)
             wav.square().mean().backward()
             fired.append({name: spikes[name][0] for name in spikes.monitored_layers})

@@ -11,7 +11,7 @@ import pytest
 import soundfile
 import yaml
 
-from tests.test_recipe_data import RECIPE, copy_recipe, needs_synthesizers, read_table, recipe_env
+from tests.helpers import RECIPE, copy_recipe, needs_synthesizers, read_table, recipe_env
 
 FS, HOP, N_MELS = 8000, 64, 20
 TEST_SET = "mini_test_clean"

@@ -29,7 +29,7 @@ from espnet2_spiking.gan_vocoder.discriminators import MultiPeriodMultiResolutio
 from espnet2_spiking.gan_vocoder.distillation import Distillation
 from espnet2_spiking.gan_vocoder.losses import log_mel_l1_loss, vocos_generator_hinge_loss
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 
 
 def random_segments(
@@ -164,7 +164,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
     @typechecked
     def __init__(
         self,
-        feats_extract: LogMel,
+        feats_extract: VocosLogMel,
         generator: MelVocoder,
         distillation: Optional[Distillation],
         segment_size: int = 16384,
@@ -292,7 +292,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         target = target * mask
         mel = self.feats_extract.mel(target)
         frame_lengths = lengths // self.feats_extract.hop_length + 1
-        feats, hiddens = self.generator.features(mel)
+        feats, hiddens = self.generator.hidden_states(mel)
         firing_rates = self.firing_rates.pop()
         log_mag, phase = self.generator.head.spectrum(feats)
         speech_hat = self.generator.head.synthesize(log_mag, phase)[:, : target.size(1)] * mask

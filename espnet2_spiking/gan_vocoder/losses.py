@@ -10,7 +10,7 @@ from typing import Optional, Tuple
 
 import torch
 
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 
 
 def masked_mean(x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -32,7 +32,7 @@ def masked_mean(x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torc
 
 
 def log_mel_l1_loss(
-    feats_extract: LogMel,
+    feats_extract: VocosLogMel,
     speech_hat: torch.Tensor,
     mel: torch.Tensor,
     frame_lengths: Optional[torch.Tensor] = None,

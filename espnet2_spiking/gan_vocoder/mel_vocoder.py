@@ -101,8 +101,6 @@ class MelVocoder(torch.nn.Module):
             c = self.normalize.inverse(c.transpose(1, 2).clone())[0].transpose(1, 2)
         return self.backbone(c)
 
-    features = hidden_states  # the former name, still called by espnet_model.py
-
     def forward(self, c: torch.Tensor) -> torch.Tensor:
         """Args: c: log-mel (B, in_channels, L). Returns: waveform (B, 1, L * upsample_factor)."""
         x, _ = self.hidden_states(c)

@@ -164,5 +164,3 @@ def check_same_features(
     if differing:
         raise ValueError(f"{subject} different features ({', '.join(differing)}).{' ' + fix if fix else ''}")
 
-
-LogMel = VocosLogMel  # the former name, still imported by losses.py, espnet_model.py, diagnose_firing.py

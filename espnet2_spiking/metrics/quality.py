@@ -76,7 +76,7 @@ def mel_l1(ref: np.ndarray, gen: np.ndarray, feats_extract: torch.nn.Module) -> 
 
     Args:
         ref, gen: (N,) at ``feats_extract.fs``.
-        feats_extract: A :class:`~espnet2_spiking.layers.mel.LogMel`.
+        feats_extract: A :class:`~espnet2_spiking.layers.mel.VocosLogMel`.
     """
     with torch.no_grad():
         mels = feats_extract.mel(torch.from_numpy(np.stack([ref, gen]).astype(np.float32)))

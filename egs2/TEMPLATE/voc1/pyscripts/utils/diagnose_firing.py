@@ -19,7 +19,7 @@ import soundfile
 import torch
 
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
-from espnet2_spiking.layers.mel import LogMel
+from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.utils.scp import read_scp
 
 
@@ -110,7 +110,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     conf = {k: _value(v) for k, v in (item.split("=", 1) for item in args.generator_conf)}
-    feats = LogMel()
+    feats = VocosLogMel()
     paths = list(read_scp(args.wav_scp).values())[: args.max_utts]
     mels = [feats.mel(torch.from_numpy(soundfile.read(path, dtype="float32")[0])[None]) for path in paths]
     print(f"{len(mels)} utterances of {args.wav_scp}; generator_conf {conf}")
