@@ -16,6 +16,7 @@ variants="standard distill tsm tsm_distill"
 time_steps="1 2 4"
 expdir=exp
 student_args=
+inference_model=valid.mel_loss.best.pth
 args=()
 while [ $# -gt 0 ]; do     # this script's options; the rest go to run.sh
     case "$1" in
@@ -23,6 +24,7 @@ while [ $# -gt 0 ]; do     # this script's options; the rest go to run.sh
         --time_steps) time_steps=$2; shift 2 ;;
         --expdir) expdir=$2; shift 2 ;;
         --student_args) student_args=$2; shift 2 ;;
+        --inference_model) inference_model=$2; args+=("$1" "$2"); shift 2 ;;
         --stage|--stop_stage|--stop-stage|--student_config|--student_tag)
             echo "$0: $1 is set per student here; run ./run.sh for single stages" >&2
             exit 2 ;;
@@ -53,5 +55,6 @@ for variant in ${variants}; do
     done
 done
 . ./path.sh
-python3 pyscripts/utils/show_ablation.py --out "${expdir}/RESULTS.md" "${students[@]}"
+python3 pyscripts/utils/show_ablation.py --inference_model "${inference_model}" \
+    --out "${expdir}/RESULTS.md" "${students[@]}"
 cat "${expdir}/RESULTS.md"

@@ -30,14 +30,18 @@ def _speed(runs: List[dict]) -> Optional[float]:
     return next((r["speed_x"] for r in runs if r["device"] == "cpu" and r["batch_size"] == 1), None)
 
 
-def rows_of(student: Path) -> List[List[str]]:
-    """One row per benchmark of ``student`` (one per test set), the student's own, and the
-    teacher's row the first time it is seen."""
+def rows_of(student: Path, model_name: str) -> List[List[str]]:
+    """The rows of the teacher and of ``student`` from each of its benchmarks (one per test set).
+
+    Args:
+        student: Experiment directory holding ``benchmark_<test set>_<model_name>/benchmark.json``.
+        model_name: The decoded checkpoint's name without ``.pth`` (voc.sh's ``inference_model``).
+    """
     rows = []
-    for path in sorted(student.glob("benchmark_*/benchmark.json")):
+    for path in sorted(student.glob(f"benchmark_*_{model_name}/benchmark.json")):
         bench = json.loads(path.read_text())
         energy, quality, speed = bench["energy"], bench.get("quality", {}), bench["speed"]
-        test_set = path.parent.name[len("benchmark_") :]
+        test_set = path.parent.name[len("benchmark_") : -len(model_name) - 1]
         for name in ("teacher", "student"):
             if name not in energy:
                 continue
@@ -71,13 +75,19 @@ def main(argv=None):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, required=True, help="the RESULTS.md to write")
+    parser.add_argument(
+        "--inference_model", default="valid.mel_loss.best.pth", help="the checkpoint stage 5 benchmarked"
+    )
     parser.add_argument("students", type=Path, nargs="+", help="student experiment directories")
     args = parser.parse_args(argv)
+    model_name = args.inference_model.removesuffix(".pth").replace("/", "_")
     rows, seen = [], set()
     for student in args.students:
-        found = rows_of(student)
+        found = rows_of(student, model_name)
         if not found:
-            sys.exit(f"{student} has no benchmark_*/benchmark.json: run its stage 5 (./run.sh --stage 5).")
+            sys.exit(
+                f"{student} has no benchmark_*_{model_name}/benchmark.json: run its stage 5 (./run.sh --stage 5)."
+            )
         for row in found:
             if row[0].startswith("teacher"):  # every student's benchmark repeats the teacher
                 if tuple(row[:2]) in seen:
