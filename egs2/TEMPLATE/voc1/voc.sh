@@ -320,6 +320,90 @@ vocoder_train() {  # <exp> <config> <description> [options...]: train a vocoder 
             "$@"
 }
 
+train_text2mel() {  # <train_dir> <dev_dir>: token list, statistics and training of ${tts_exp}
+    local train_dir=$1 dev_dir=$2 mode
+    local stats_dir=${expdir}/tts_stats_${train_set}_${token_type}
+    local token_list=data/${train_set}_token_list/${token_type}/tokens.txt
+    require 2 "${train_dir}/mel.yaml" "${train_dir}/text" "${dev_dir}/wav.scp"
+    # The text-to-mel model computes from the audio the features of stage 2 (mel.yaml).
+    local tts_opts=(--feats_extract vocos_mel --feats_extract_conf "$(< "${train_dir}/mel.yaml")"
+                    --token_type "${token_type}" --token_list "${token_list}"
+                    --cleaner "${cleaner}" --use_preprocessor true)
+    if [ -f "${token_list}" ]; then
+        log "${token_list} exists, skipping the token list"
+    else
+        mkdir -p "$(dirname "${token_list}")"
+        run_step "token list ${token_list} from ${train_dir}/text" "${token_list%.txt}.log" \
+            ${train_cmd} "${token_list%.txt}.log" \
+            ${python} -m espnet2.bin.tokenize_text --token_type "${token_type}" \
+                --cleaner "${cleaner}" -f 2- --input "${train_dir}/text" \
+                --output "${token_list}" --write_vocabulary true \
+                --add_symbol "<blank>:0" --add_symbol "<unk>:1" --add_symbol "<sos/eos>:-1"
+    fi
+    if [ -f "${stats_dir}/valid/text_shape.${token_type}" ]; then
+        log "${stats_dir} is complete, skipping the text-to-mel statistics"
+    else
+        # shellcheck disable=SC2086
+        collect_stats "${stats_dir}" \
+            "${train_dir}/text,text,text ${train_dir}/wav.scp,speech,sound" \
+            "${dev_dir}/text,text,text ${dev_dir}/wav.scp,speech,sound" \
+            ${python} -m espnet2_spiking.bin.tts_train --config "${tts_config}" \
+                "${tts_opts[@]}" --normalize none ${tts_args}
+        # ESPnet's text shapes carry the vocabulary size, for batch_type numel
+        for mode in train valid; do
+            awk -v N="$(wc -l < "${token_list}")" '{ print $0 "," N }' \
+                "${stats_dir}/${mode}/text_shape" > "${stats_dir}/${mode}/text_shape.${token_type}"
+        done
+    fi
+    # shellcheck disable=SC2086
+    train "${tts_exp}" "${tts_model}" "text-to-mel training" \
+        ${python} -m espnet2_spiking.bin.tts_train --config "${tts_config}" "${tts_opts[@]}" \
+            --normalize global_mvn \
+            --normalize_conf stats_file="${stats_dir}/train/feats_stats.npz" \
+            --train_data_path_and_name_and_type "${train_dir}/text,text,text" \
+            --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech,sound" \
+            --valid_data_path_and_name_and_type "${dev_dir}/text,text,text" \
+            --valid_data_path_and_name_and_type "${dev_dir}/wav.scp,speech,sound" \
+            --train_shape_file "${stats_dir}/train/text_shape.${token_type}" \
+            --train_shape_file "${stats_dir}/train/speech_shape" \
+            --valid_shape_file "${stats_dir}/valid/text_shape.${token_type}" \
+            --valid_shape_file "${stats_dir}/valid/speech_shape" \
+            ${tts_args}
+}
+
+make_joint() {  # <joint_exp>: ${tts_exp} and the student as one joint_text2wav model
+    local joint_exp=$1
+    if [ -f "${joint_exp}/model.pth" ]; then
+        log "${joint_exp}/model.pth exists, skipping the joint model"
+        return
+    fi
+    mkdir -p "${joint_exp}"
+    run_step "joint_text2wav ${tts_exp} + ${student_exp} -> ${joint_exp}" "${joint_exp}/make_joint.log" \
+        ${train_cmd} "${joint_exp}/make_joint.log" \
+        ${python} -m espnet2_spiking.bin.make_joint_text2wav \
+            --tts_train_config "${tts_exp}/config.yaml" --tts_model_file "${tts_exp}/${tts_model}" \
+            --vocoder_train_config "${student_exp}/config.yaml" \
+            --vocoder_model_file "${student_exp}/${inference_model}" \
+            --output_dir "${joint_exp}"
+}
+
+text_to_wav() {  # <joint_exp> <set>: decode the set's text with the joint model
+    local joint_exp=$1 dset=$2
+    local dir=${joint_exp}/decode_${dset}
+    if [ -f "${dir}/.done" ]; then
+        log "${dir} is complete, skipping"
+        return
+    fi
+    # shellcheck disable=SC2086
+    run_step "text to wav: ${data_feats}/${dset}/text -> ${dir}/wav" "${dir}/logdir/inference.log" \
+        ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/inference.log" \
+        ${python} -m espnet2_spiking.bin.tts_inference --ngpu "${ngpu}" \
+            --train_config "${joint_exp}/config.yaml" --model_file "${joint_exp}/model.pth" \
+            --data_path_and_name_and_type "${data_feats}/${dset}/text,text,text" \
+            --output_dir "${dir}" ${tts_inference_args}
+    touch "${dir}/.done"
+}
+
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     current_stage=1
     log "Stage 1: Data preparation: data/${train_set}, data/${dev_set}, ${test_sets// /, }"
@@ -417,89 +501,15 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         fi
         [ -z "${tts_tag}" ] && tts_tag=$(tag_of "${tts_config}" "${tts_args}")
         tts_exp=${expdir}/tts_${tts_tag}
-        tts_stats_dir=${expdir}/tts_stats_${train_set}_${token_type}
-        token_list=data/${train_set}_token_list/${token_type}/tokens.txt
-        _train_dir=${data_feats}/${train_set}
-        _dev_dir=${data_feats}/${dev_set}
-        require 2 "${_train_dir}/mel.yaml" "${_train_dir}/text" "${_dev_dir}/wav.scp"
-        # The text-to-mel model computes from the audio the features of stage 2 (mel.yaml).
-        tts_opts=(--feats_extract vocos_mel --feats_extract_conf "$(< "${_train_dir}/mel.yaml")"
-                  --token_type "${token_type}" --token_list "${token_list}"
-                  --cleaner "${cleaner}" --use_preprocessor true)
-        if [ -f "${token_list}" ]; then
-            log "${token_list} exists, skipping the token list"
-        else
-            mkdir -p "$(dirname "${token_list}")"
-            run_step "token list ${token_list} from ${_train_dir}/text" "${token_list%.txt}.log" \
-                ${train_cmd} "${token_list%.txt}.log" \
-                ${python} -m espnet2.bin.tokenize_text --token_type "${token_type}" \
-                    --cleaner "${cleaner}" -f 2- --input "${_train_dir}/text" \
-                    --output "${token_list}" --write_vocabulary true \
-                    --add_symbol "<blank>:0" --add_symbol "<unk>:1" --add_symbol "<sos/eos>:-1"
-        fi
-        if [ -f "${tts_stats_dir}/valid/text_shape.${token_type}" ]; then
-            log "${tts_stats_dir} is complete, skipping the text-to-mel statistics"
-        else
-            # shellcheck disable=SC2086
-            collect_stats "${tts_stats_dir}" \
-                "${_train_dir}/text,text,text ${_train_dir}/wav.scp,speech,sound" \
-                "${_dev_dir}/text,text,text ${_dev_dir}/wav.scp,speech,sound" \
-                ${python} -m espnet2_spiking.bin.tts_train --config "${tts_config}" \
-                    "${tts_opts[@]}" --normalize none ${tts_args}
-            # ESPnet's text shapes carry the vocabulary size, for batch_type numel
-            for mode in train valid; do
-                awk -v N="$(wc -l < "${token_list}")" '{ print $0 "," N }' \
-                    "${tts_stats_dir}/${mode}/text_shape" > "${tts_stats_dir}/${mode}/text_shape.${token_type}"
-            done
-        fi
-        # shellcheck disable=SC2086
-        train "${tts_exp}" "${tts_model}" "text-to-mel training" \
-            ${python} -m espnet2_spiking.bin.tts_train --config "${tts_config}" "${tts_opts[@]}" \
-                --normalize global_mvn \
-                --normalize_conf stats_file="${tts_stats_dir}/train/feats_stats.npz" \
-                --train_data_path_and_name_and_type "${_train_dir}/text,text,text" \
-                --train_data_path_and_name_and_type "${_train_dir}/wav.scp,speech,sound" \
-                --valid_data_path_and_name_and_type "${_dev_dir}/text,text,text" \
-                --valid_data_path_and_name_and_type "${_dev_dir}/wav.scp,speech,sound" \
-                --train_shape_file "${tts_stats_dir}/train/text_shape.${token_type}" \
-                --train_shape_file "${tts_stats_dir}/train/speech_shape" \
-                --valid_shape_file "${tts_stats_dir}/valid/text_shape.${token_type}" \
-                --valid_shape_file "${tts_stats_dir}/valid/speech_shape" \
-                ${tts_args}
+        train_text2mel "${data_feats}/${train_set}" "${data_feats}/${dev_set}"
     fi
     if [ ! -e "${tts_exp}/${tts_model}" ]; then
         log "Error: the text-to-mel model ${tts_exp}/${tts_model} does not exist (--tts_exp, --tts_model)"
         exit 1
     fi
-
     joint_exp=${student_exp}/joint_$(basename "${tts_exp}")
-    if [ -f "${joint_exp}/model.pth" ]; then
-        log "${joint_exp}/model.pth exists, skipping the joint model"
-    else
-        mkdir -p "${joint_exp}"
-        run_step "joint_text2wav ${tts_exp} + ${student_exp} -> ${joint_exp}" "${joint_exp}/make_joint.log" \
-            ${train_cmd} "${joint_exp}/make_joint.log" \
-            ${python} -m espnet2_spiking.bin.make_joint_text2wav \
-                --tts_train_config "${tts_exp}/config.yaml" --tts_model_file "${tts_exp}/${tts_model}" \
-                --vocoder_train_config "${student_exp}/config.yaml" \
-                --vocoder_model_file "${student_exp}/${inference_model}" \
-                --output_dir "${joint_exp}"
-    fi
-    for dset in ${test_sets}; do
-        dir=${joint_exp}/decode_${dset}
-        if [ -f "${dir}/.done" ]; then
-            log "${dir} is complete, skipping"
-            continue
-        fi
-        # shellcheck disable=SC2086
-        run_step "text to wav: ${data_feats}/${dset}/text -> ${dir}/wav" "${dir}/logdir/inference.log" \
-            ${decode_cmd} --gpu "${ngpu}" "${dir}/logdir/inference.log" \
-            ${python} -m espnet2_spiking.bin.tts_inference --ngpu "${ngpu}" \
-                --train_config "${joint_exp}/config.yaml" --model_file "${joint_exp}/model.pth" \
-                --data_path_and_name_and_type "${data_feats}/${dset}/text,text,text" \
-                --output_dir "${dir}" ${tts_inference_args}
-        touch "${dir}/.done"
-    done
+    make_joint "${joint_exp}"
+    for dset in ${test_sets}; do text_to_wav "${joint_exp}" "${dset}"; done
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"
