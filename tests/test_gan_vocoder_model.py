@@ -247,6 +247,8 @@ def test_discriminators_rest_for_the_first_training_steps():
         fresh = make_model(discriminator_train_start_steps=2).eval()
         assert "generator_adv_loss" not in fresh(forward_generator=True, **make_batch())["stats"]
         assert fresh(forward_generator=False, **make_batch())["stats"]["discriminator_loss"].isnan().all()
+        fresh.num_train_steps.fill_(2)  # trained up to their start, not a step beyond: still untrained
+        assert "generator_adv_loss" not in fresh(forward_generator=True, **make_batch())["stats"]
 
 
 def test_random_peak_gain():

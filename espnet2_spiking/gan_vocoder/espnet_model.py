@@ -226,10 +226,12 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
 
     @property
     def adversarial(self) -> bool:
-        """Whether the discriminators have joined: from training step
-        ``discriminator_train_start_steps`` on; before, validation skips them too (untrained,
-        their scores mean nothing, and on a CPU they cost many times the generator)."""
-        return bool(self.num_train_steps >= self.discriminator_train_start_steps)
+        """Whether the discriminators take part: in training from step
+        ``discriminator_train_start_steps`` on; in validation once they have learned from at
+        least one step. Before, validation skips them too (untrained, their scores mean
+        nothing, and on a CPU they cost many times the generator)."""
+        steps_learned = self.num_train_steps - (0 if self.training else 1)
+        return bool(steps_learned >= self.discriminator_train_start_steps)
 
     def _feat_match(
         self, feats_hat: List[List[torch.Tensor]], feats: List[List[torch.Tensor]]
