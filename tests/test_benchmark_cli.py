@@ -1,5 +1,6 @@
 """The benchmark and plot_spikes entry points on tiny untrained models; the report files."""
 
+import importlib.util
 import json
 import re
 
@@ -86,6 +87,8 @@ def test_benchmark_results(bench):
         assert [r["batch_size"] for r in runs] == [1, 2] and all(r["repeats"] == 2 for r in runs)
         assert runs[1]["audio_s"] == pytest.approx(2 * runs[0]["audio_s"])
     assert results["quality"]["student"]["pesq_wb"] == 3.5
+    if importlib.util.find_spec("onnxruntime"):  # the '[onnx]' extra: ONNX speed beside PyTorch's
+        assert [r["batch_size"] for r in results["speed_onnx"]["student"]] == [1, 2]
     layers = (bench / "exp" / "bench" / "energy_layers.tsv").read_text().splitlines()
     assert layers[0].split("\t")[:3] == ["system", "layer", "part"]
     assert any(line.startswith("student\tbackbone.convnext.1.pwconv2\tpointwise layers") for line in layers)
@@ -258,3 +261,12 @@ def test_benchmark_and_plot_spikes_of_a_trained_model(trained_student, tmp_path)
     wav = wav_scp.read_text().split()[1]
     plot_spikes.main(["--model_file", str(model_file), "--wav", wav, "--out", str(tmp_path / "s.png")])
     assert (tmp_path / "s_mel.png").stat().st_size > 0
+
+
+def test_benchmark_without_onnx(tmp_path):
+    out = tmp_path / "bench"
+    benchmark.main(["--generator_type", "spiking_vocos", *TINY, *FAST, "--no_teacher", "--onnx", "false",
+                    "--out_dir", str(out)])
+    results = json.loads((out / "benchmark.json").read_text())
+    assert "speed_onnx" not in results and not (out / "onnx").exists()
+    assert [r["batch_size"] for r in results["speed"]["student"]] == [1, 2]

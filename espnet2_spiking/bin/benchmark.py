@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 from espnet2.utils import config_argparse
-from espnet2.utils.types import str_or_none
+from espnet2.utils.types import str2bool, str_or_none
 
 from espnet2_spiking.metrics.benchmark import benchmark, load_inputs, read_quality, teacher_like
 from espnet2_spiking.metrics.report import append_report
@@ -64,6 +64,12 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--speed_devices", nargs="+", default=None, help="Devices timed (default: cpu, and cuda when present)"
+    )
+    parser.add_argument(
+        "--onnx",
+        type=str2bool,
+        default=True,
+        help="Also export each model to ONNX and time it with onnxruntime (when installed)",
     )
     parser.add_argument(
         "--raster_layers", default=r"lif1$", help="Regex of the spiking layers in spikes_*.png"
@@ -113,6 +119,7 @@ def main(cmd=None):
         quality=quality,
         input_description=f"{source}, {frames} frames at {model.fs} Hz; speed on {args.speed_seconds:g} s",
         title=args.title,
+        onnx=args.onnx,
     )
     if args.results_md:
         append_report(Path(args.out_dir) / "report.md", args.results_md)
