@@ -256,7 +256,7 @@ decode_set() {  # <exp> <feats.scp> <dir>: decode in ${inference_nj} jobs (split
     awk -v d="${dir}/wav" '{ print $1, d "/" $1 ".wav" }' "${feats}" > "${dir}/wav.scp"
 }
 
-copy_synthesis() {  # <exp>: decode the test sets' log-mels with <exp>'s vocoder and score the result
+decode_exp() {  # <exp>: decode the test sets' log-mels with <exp>'s vocoder
     local exp=$1 dset dir
     for dset in ${test_sets}; do
         dir=${exp}/decode_${dset}_${model_name}
@@ -266,6 +266,13 @@ copy_synthesis() {  # <exp>: decode the test sets' log-mels with <exp>'s vocoder
             decode_set "${exp}" "${data_feats}/${dset}/feats.scp" "${dir}"
             touch "${dir}/.done"
         fi
+    done
+}
+
+evaluate_exp() {  # <exp>: score <exp>'s decodings against the test sets' audio
+    local exp=$1 dset dir
+    for dset in ${test_sets}; do
+        dir=${exp}/decode_${dset}_${model_name}
         if [ -f "${dir}/eval/metrics.json" ]; then
             log "${dir}/eval/metrics.json exists, skipping its evaluation"
         else
@@ -422,7 +429,11 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         log "Error: stage 2 failed at: the features of ${teacher_config} and ${student_config} (see above)"
         exit 1
     fi
-    fs=$(${python} -m espnet2_spiking.bin.extract_mel --config "${teacher_config}" --print_conf fs | tail -n 1)
+    if [[ ! ${mel} =~ [{\ ]fs:\ ([0-9]+)[,}] ]]; then
+        log "Error: stage 2: no sampling rate fs in the features ${mel}"
+        exit 1
+    fi
+    fs=${BASH_REMATCH[1]}
     log "Features: ${mel}"
     # The sets are formatted side by side, each with --nj processes.
     run_parallel dump_set "${train_set}" "${dev_set}" ${test_sets}
@@ -463,7 +474,11 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     for dset in ${test_sets}; do require 2 "${data_feats}/${dset}/wav.scp" "${data_feats}/${dset}/feats.scp"; done
     require 3 "${teacher_exp}/${inference_model}"
     require 4 "${student_exp}/${inference_model}"
-    run_parallel copy_synthesis "${teacher_exp}" "${student_exp}"
+    run_parallel decode_exp "${teacher_exp}" "${student_exp}"
+    # one after the other: the student's evaluation reuses the reference pitch tracks
+    # (CREPE, cached by content) that the teacher's computed
+    evaluate_exp "${teacher_exp}"
+    evaluate_exp "${student_exp}"
     for dset in ${test_sets}; do
         dir=${student_exp}/benchmark_${dset}_${model_name}
         if [ -f "${dir}/report.md" ]; then
