@@ -52,6 +52,11 @@ def test_node_matches_spikingjelly(tau, alpha, broadcast):
     assert torch.equal(spikes[0], spikes[1])  # bit-identical
     assert 0.05 < spikes[1].mean() < 0.95 and set(spikes[1].unique().tolist()) == {0.0, 1.0}
     assert torch.equal(reference.v, fused.v)  # the last potential, left in memory
+    with torch.no_grad():  # the inference path, from rest and from the memory just left
+        assert torch.equal(reference(inputs[0]), fused(inputs[1])) and torch.equal(reference.v, fused.v)
+        for node in (reference, fused):
+            functional.reset_net(node)
+        assert torch.equal(reference(inputs[0]), fused(inputs[1])) and torch.equal(reference.v, fused.v)
     grad = torch.randn_like(spikes[0])
     for s in spikes:
         (s * grad).sum().backward()

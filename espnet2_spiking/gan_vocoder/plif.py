@@ -64,7 +64,12 @@ def _charge(x_seq: torch.Tensor, q: torch.Tensor, v_threshold: float, v_init: Op
 def plif_inference(
     x_seq: torch.Tensor, w: torch.Tensor, v_threshold: float, v_init: Optional[torch.Tensor] = None
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Forward pass without autograd state.
+    """Forward pass without autograd state: three passes over the neurons per step.
+
+    Each step charges, writes its spikes straight into the output and resets; no charged
+    potential is kept, and the reset ``h - h s`` is ``h (1 - s)`` exactly for s in {0, 1}.
+    Under tracing (ONNX export, ``torch.compile``) the steps are stacked instead, as the
+    exporter cannot follow writes into slices of a tensor with dynamic shape.
 
     Args:
         x_seq: Input currents (T, *).
@@ -75,9 +80,19 @@ def plif_inference(
     Returns:
         Spikes (T, *) of ``x_seq``'s dtype, exactly 0 or 1, and the last potential (*), float32.
     """
+    tracing = torch.compiler.is_compiling()
     with torch.no_grad():
-        h, v = _charge(x_seq.float(), w.float().sigmoid(), v_threshold, v_init)
-        return (h >= v_threshold).to(x_seq.dtype), v
+        q = w.float().sigmoid()
+        spikes = [] if tracing else torch.empty_like(x_seq, memory_format=torch.contiguous_format)
+        v = v_init
+        for t, x in enumerate(x_seq.float()):
+            h = x * q if v is None else (x - v).mul_(q).add_(v)  # _charge's order of operations
+            if tracing:
+                spikes.append((h >= v_threshold).to(x_seq.dtype))
+            else:
+                torch.ge(h, v_threshold, out=spikes[t])
+            v = torch.addcmul(h, h, spikes[t], value=-1)
+        return torch.stack(spikes) if tracing else spikes, v
 
 
 class FusedPLIFFunction(torch.autograd.Function):
