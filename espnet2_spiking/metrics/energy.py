@@ -135,6 +135,7 @@ _COMPARISONS = [
     aten.ne.Scalar,
     aten.ne.Tensor,
     aten.ge.Scalar,
+    aten.ge.Scalar_out,
     aten.ge.Tensor,
     aten.gt.Scalar,
     aten.gt.Tensor,
@@ -148,7 +149,9 @@ _COMPARISONS = [
 ]
 MAC_RULES = {
     aten.mul.Tensor: _per_element(1),
+    aten.mul_.Tensor: _per_element(1),
     aten.mul.Scalar: _per_element(1),
+    aten.addcmul.default: _per_element(1),  # a + b * c: one multiply-accumulate
     aten.div.Tensor: _per_element(1),
     aten.div.Scalar: _per_element(1),
     aten.pow.Tensor_Scalar: _per_element(1),
