@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from espnet2_spiking.bin import gan_vocoder_inference, gan_vocoder_train, make_joint_text2wav
+from espnet2_spiking.bin import gan_vocoder_inference, gan_vocoder_train, make_joint_text2wav, tts_inference
 from espnet2_spiking.vocoder import Vocoder
 from tests.conftest import write_wav_scp
 from tests.helpers_untrusted import save_malicious, save_vocoder, snapshot, vocoder_config
@@ -88,6 +88,17 @@ def test_text_to_mel_model_file_that_runs_code_is_refused(malicious, tmp_path):
         make_joint_text2wav.main(["--tts_model_file", str(tts / "model.pth"), "--vocoder_model_file", str(vocoder),
                                   "--output_dir", str(tmp_path / "joint")])  # fmt: skip
     assert not marker.exists() and not (tmp_path / "joint").exists()
+
+
+def test_joint_model_file_that_runs_code_is_refused_before_espnet_opens_it(malicious, tmp_path):
+    model, marker = malicious
+    text = tmp_path / "text"
+    text.write_text("utt1 hello\n")
+    with pytest.raises(ValueError, match=f"Refusing to load {model}: it holds Python objects"):
+        tts_inference.main(["--train_config", str(model.parent / "config.yaml"), "--model_file", str(model),
+                            "--data_path_and_name_and_type", f"{text},text,text",
+                            "--output_dir", str(tmp_path / "decode")])  # fmt: skip
+    assert not marker.exists() and not (tmp_path / "decode").exists()
 
 
 def test_truncated_model_file_is_refused(tmp_path):

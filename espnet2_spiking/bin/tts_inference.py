@@ -16,15 +16,23 @@ Examples:
 Griffin-Lim (no ``--vocoder_file``) and ParallelWaveGAN ``*.pkl`` work as in ESPnet. The
 text-to-mel model's features must be the vocoder's (``vocos_mel``, same settings), checked
 before the weights are read.
+
+ESPnet reads ``--model_file`` with ``weights_only=False``, which would run code stored in
+the file; it is read here first with ``weights_only=True``, and a file that holds more
+than weights is refused before ESPnet opens it.
 """
 
 from espnet2_spiking.registry import register_tts_tasks
+from espnet2_spiking.utils.checkpoint import load_state
 
 
 def main(cmd=None):
     register_tts_tasks()
     from espnet2.bin import tts_inference
 
+    args = tts_inference.get_parser().parse_args(cmd)
+    if args.model_file is not None:
+        load_state(args.model_file)
     tts_inference.main(cmd)
 
 
