@@ -265,8 +265,8 @@ def test_benchmark_and_plot_spikes_of_a_trained_model(trained_student, tmp_path)
 
 def test_benchmark_without_onnx(tmp_path):
     out = tmp_path / "bench"
-    benchmark.main(["--generator_type", "spiking_vocos", *TINY, *FAST, "--no_teacher", "--onnx", "false",
-                    "--out_dir", str(out)])
+    args = ["--generator_type", "spiking_vocos", *TINY, *FAST, "--no_teacher", "--onnx", "false"]
+    benchmark.main([*args, "--out_dir", str(out)])
     results = json.loads((out / "benchmark.json").read_text())
     assert "speed_onnx" not in results and not (out / "onnx").exists()
     assert [r["batch_size"] for r in results["speed"]["student"]] == [1, 2]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
-from espnet2_spiking.metrics.speed import peak_memory_mb, real_time_factor, training_step
+from espnet2_spiking.metrics.speed import peak_memory_mb, real_time_factor, real_time_factors, training_step
 from tests.conftest import make_spiking_vocos_args
 
 
@@ -39,6 +39,24 @@ def test_rtf_is_time_over_audio_duration():
     assert r["speed_x"] == pytest.approx(1 / r["rtf"])
     assert r["threads"] == torch.get_num_threads() and r["device"] == "cpu"
     assert r["runtime"] == "pytorch" and r["peak_memory_mb"] < 0.01  # it allocates nothing
+
+
+def test_side_by_side_timing_calls_the_systems_in_turn():
+    order = []
+
+    class Recorder(Sleeper):
+        def forward(self, mel):
+            order.append(self.name)
+            return super().forward(mel)
+
+    fast, slow = Recorder(0.01), Recorder(0.04)
+    fast.name, slow.name = "fast", "slow"
+    mels = {"fast": torch.zeros(1, 4, 80), "slow": torch.zeros(2, 4, 80)}
+    runs = real_time_factors({"fast": fast, "slow": slow}, mels, fs=8000, warmup=1, repeats=3)
+    assert order[:8] == ["fast", "slow"] * 4  # warm-up and timed calls alternate
+    assert fast.calls == slow.calls == 5  # and one more each for the peak memory
+    assert runs["fast"]["audio_s"] == pytest.approx(1.0) and runs["slow"]["audio_s"] == pytest.approx(2.0)
+    assert runs["fast"]["median_s"] < runs["slow"]["median_s"] and runs["slow"]["batch_size"] == 2
 
 
 def test_rtf_of_a_vocoder():

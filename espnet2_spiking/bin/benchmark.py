@@ -57,8 +57,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--speed_seconds", type=float, default=10.0, help="Seconds of audio per utterance timed"
     )
-    parser.add_argument("--warmup", type=int, default=1, help="Untimed calls before timing")
-    parser.add_argument("--repeats", type=int, default=5, help="Timed calls (the median is reported)")
+    parser.add_argument("--warmup", type=int, default=2, help="Untimed calls of each system before timing")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="Timed calls of each system, in turn (the median is reported)"
+    )
     parser.add_argument(
         "--num_threads", type=int, default=None, help="CPU threads of torch (default: torch's)"
     )

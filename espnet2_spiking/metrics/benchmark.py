@@ -32,7 +32,7 @@ from espnet2_spiking.metrics.energy import (
 from espnet2_spiking.metrics.quality import resample
 from espnet2_spiking.metrics.report import render_report
 from espnet2_spiking.metrics.signals import harmonic_glide
-from espnet2_spiking.metrics.speed import real_time_factor, training_step
+from espnet2_spiking.metrics.speed import real_time_factors, training_step
 from espnet2_spiking.utils.audio_check import load_wav
 from espnet2_spiking.utils.scp import read_scp
 from espnet2_spiking.vocoder import Vocoder
@@ -79,7 +79,7 @@ def benchmark(
     out_dir: str,
     batch_sizes: List[int] = (1, 16),
     speed_seconds: float = 10.0,
-    warmup: int = 1,
+    warmup: int = 2,
     repeats: int = 5,
     devices: Optional[List[str]] = None,
     raster_layers: str = r"lif1$",
@@ -100,6 +100,9 @@ def benchmark(
     Returns:
         The results, also written to ``<out_dir>/benchmark.json``.
     """
+    rates = {name: s.fs for name, s in systems.items()}
+    if len(set(rates.values())) > 1:
+        raise ValueError(f"The systems compared must decode at one sample rate, got {rates}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     devices = devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
@@ -121,37 +124,39 @@ def benchmark(
             )
     _write_layer_table(out / "energy_layers.tsv", counts)
 
-    results["speed"] = {}
     first = next(iter(inputs.values()))
-    for name, system in systems.items():
-        runs = []
-        for device in devices:
-            generator = copy.deepcopy(system.generator).to(device).eval()
-            mel = system.mel(speed_inputs(first, speed_seconds, system.fs)).to(device)
-            for batch in batch_sizes:
-                logging.info(f"timing {name} on {device}, batch {batch}")
-                runs.append(
-                    real_time_factor(generator, mel.expand(batch, -1, -1), system.fs, warmup, repeats)
-                )
-        results["speed"][name] = runs
+    fs = next(iter(systems.values())).fs
+    speed_mels = {name: s.mel(speed_inputs(first, speed_seconds, fs)) for name, s in systems.items()}
+
+    def timed_side_by_side(generators, device, runtime="pytorch"):
+        """Name -> one timing per batch size, the systems in turn call by call."""
+        runs = {name: [] for name in generators}
+        for batch in batch_sizes:
+            logging.info(f"timing {', '.join(generators)} in turn with {runtime} on {device}, batch {batch}")
+            mels = {n: speed_mels[n].to(device).expand(batch, -1, -1) for n in generators}
+            for name, run in real_time_factors(generators, mels, fs, warmup, repeats, runtime).items():
+                runs[name].append(run)
+        return runs
+
+    results["speed"] = {name: [] for name in systems}
+    for device in devices:
+        generators = {n: copy.deepcopy(s.generator).to(device).eval() for n, s in systems.items()}
+        for name, runs in timed_side_by_side(generators, device).items():
+            results["speed"][name] += runs
     if onnx and "cpu" in devices and importlib.util.find_spec("onnxruntime"):
         from espnet2_spiking.gan_vocoder.onnx_export import OnnxVocoder, export_onnx
 
         (out / "onnx").mkdir(exist_ok=True)
-        results["speed_onnx"] = {}
+        decoders = {}
         for name, system in systems.items():
             if system.generator.normalize is not None:
                 logging.warning(f"{name}: no ONNX timing, a vocoder with stats_file is not exported")
                 continue
-            logging.info(f"exporting {name} to ONNX and timing it with onnxruntime")
-            decoder = OnnxVocoder(
+            logging.info(f"exporting {name} to ONNX")
+            decoders[name] = OnnxVocoder(
                 export_onnx(copy.deepcopy(system.generator).cpu(), out / "onnx" / f"{name}.onnx")
             )
-            mel = system.mel(speed_inputs(first, speed_seconds, system.fs)).cpu()
-            results["speed_onnx"][name] = [
-                real_time_factor(decoder, mel.expand(b, -1, -1), system.fs, warmup, repeats, "onnxruntime")
-                for b in batch_sizes
-            ]
+        results["speed_onnx"] = timed_side_by_side(decoders, "cpu", "onnxruntime") if decoders else {}
     if training_batch:
         results["training_step"] = {}
         segments, frames = training_batch

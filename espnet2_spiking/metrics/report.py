@@ -175,7 +175,8 @@ def _speed_section(speed: Dict[str, List[dict]], training: Optional[Dict[str, di
     out = [
         "### Speed",
         "",
-        "Same machine, same run; RTF = median seconds per call / seconds of audio. Peak memory: "
+        "Same machine, same run, the systems timed in turn, call by call; RTF = median seconds per call / "
+        "seconds of audio. Peak memory: "
         "the most that the call's PyTorch tensors held at once, weights excluded (not seen for onnxruntime).",
         "",
         markdown_table(header, rows),

@@ -10,6 +10,7 @@ import json
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable, Dict, List
 
@@ -40,26 +41,84 @@ def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
     return max([0] + [e["args"]["Total Allocated"] for e in events if e.get("name") == "[memory]"]) / 1e6
 
 
-def _times(fn: Callable[[], object], device: torch.device, warmup: int, repeats: int) -> List[float]:
-    """Seconds of each of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones."""
+def _times(fns: Dict[str, Callable[[], object]], device: torch.device, warmup: int, repeats: int):
+    """Seconds of each of ``repeats`` calls of every function after ``warmup`` untimed ones.
+
+    The functions are called in turn, call by call, so that a change of the machine's
+    speed during the measurement (other jobs, clock) touches them all alike.
+
+    Returns:
+        Name -> ``repeats`` durations.
+    """
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
-    times = []
+    times = {name: [] for name in fns}
     for i in range(warmup + repeats):
-        _synchronize(device)
-        start = time.perf_counter()
-        fn()
-        _synchronize(device)
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
+        for name, fn in fns.items():
+            _synchronize(device)
+            start = time.perf_counter()
+            fn()
+            _synchronize(device)
+            if i >= warmup:
+                times[name].append(time.perf_counter() - start)
     return times
+
+
+def real_time_factors(
+    generators: Dict[str, Callable[[torch.Tensor], torch.Tensor]],
+    mels: Dict[str, torch.Tensor],
+    fs: int,
+    warmup: int = 2,
+    repeats: int = 5,
+    runtime: str = "pytorch",
+) -> Dict[str, Dict[str, float]]:
+    """Time several vocoders side by side (in turn, call by call) on the same device.
+
+    Args:
+        generators: Name -> a mel vocoder with ``upsample_factor``, in eval mode (a module,
+            or another runtime's decoder with the same call, e.g. ``OnnxVocoder``).
+        mels: Name -> its log-mel (B, C, L), on the generators' device.
+        fs: Output sample rate.
+        warmup: Calls of each not timed.
+        repeats: Timed calls of each.
+        runtime: What runs the generators, for the report.
+
+    Returns:
+        Name -> what :func:`real_time_factor` returns.
+    """
+    device = next(iter(mels.values())).device
+    with torch.no_grad():
+        times = _times({n: partial(g, mels[n]) for n, g in generators.items()}, device, warmup, repeats)
+    results = {}
+    for name, generator in generators.items():
+        mel = mels[name]
+        audio_s = mel.size(0) * mel.size(-1) * generator.upsample_factor / fs
+        with torch.no_grad():
+            peak = peak_memory_mb(partial(generator, mel), device) if runtime == "pytorch" else None
+        median = statistics.median(times[name])
+        results[name] = dict(
+            rtf=median / audio_s,
+            speed_x=audio_s / median,
+            median_s=median,
+            min_s=min(times[name]),
+            max_s=max(times[name]),
+            batch_size=mel.size(0),
+            audio_s=audio_s,
+            warmup=warmup,
+            repeats=repeats,
+            threads=torch.get_num_threads(),
+            device=str(device),
+            runtime=runtime,
+            peak_memory_mb=peak,
+        )
+    return results
 
 
 def real_time_factor(
     generator: Callable[[torch.Tensor], torch.Tensor],
     mel: torch.Tensor,
     fs: int,
-    warmup: int = 1,
+    warmup: int = 2,
     repeats: int = 5,
     runtime: str = "pytorch",
 ) -> Dict[str, float]:
@@ -85,26 +144,7 @@ def real_time_factor(
         ``peak_memory_mb`` of one more call (:func:`peak_memory_mb`; None for a runtime
         other than PyTorch, whose memory the profiler does not see).
     """
-    audio_s = mel.size(0) * mel.size(-1) * generator.upsample_factor / fs
-    with torch.no_grad():
-        times = _times(lambda: generator(mel), mel.device, warmup, repeats)
-        peak = peak_memory_mb(lambda: generator(mel), mel.device) if runtime == "pytorch" else None
-    median = statistics.median(times)
-    return dict(
-        rtf=median / audio_s,
-        speed_x=audio_s / median,
-        median_s=median,
-        min_s=min(times),
-        max_s=max(times),
-        batch_size=mel.size(0),
-        audio_s=audio_s,
-        warmup=warmup,
-        repeats=repeats,
-        threads=torch.get_num_threads(),
-        device=str(mel.device),
-        runtime=runtime,
-        peak_memory_mb=peak,
-    )
+    return real_time_factors({"": generator}, {"": mel}, fs, warmup, repeats, runtime)[""]
 
 
 def training_step(
@@ -133,7 +173,7 @@ def training_step(
         generator.zero_grad(set_to_none=True)
         generator(mel).abs().mean().backward()
 
-    times = _times(step, mel.device, warmup, repeats)
+    times = _times({"": step}, mel.device, warmup, repeats)[""]
     peak = peak_memory_mb(step, mel.device)
     generator.zero_grad(set_to_none=True)
     generator.train(was_training)
