@@ -36,40 +36,61 @@ import torch
 from spikingjelly.activation_based import neuron, surrogate
 
 
-def _charge(x_seq: torch.Tensor, q: torch.Tensor, v_threshold: float, v_init: Optional[torch.Tensor]):
-    """Run the recurrence; keep the charged (pre-reset) potentials.
+def _charge(
+    x_seq: torch.Tensor,
+    q: torch.Tensor,
+    v_threshold: float,
+    v_init: Optional[torch.Tensor],
+    keep_charged: bool,
+) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """Run the recurrence: per step charge, compare and reset, each one pass over the neurons.
+
+    Spikes (and, with ``keep_charged``, the charged potentials) are written straight into
+    their output tensors; the reset ``h - h s`` is ``h (1 - s)`` exactly for s in {0, 1}.
+    Under tracing (ONNX export, ``torch.compile``) the steps are stacked instead, as the
+    exporter cannot follow writes into slices of a tensor with dynamic shape.
 
     Args:
-        x_seq: Input currents (T, *), float32; may be a broadcast view (stride 0 along T).
-        q: ``1 / tau = sigmoid(w)``, a 0-dim tensor.
+        x_seq: Input currents (T, *); may be a broadcast view (stride 0 along T).
+        q: ``1 / tau = sigmoid(w)``, a float32 0-dim tensor.
         v_threshold: Firing threshold.
         v_init: Potential before the first step (*), or None for rest (0).
+        keep_charged: Also return the charged (pre-reset) potentials, for a backward pass.
 
     Returns:
-        Charged potentials h (T, *) and the potential after the last step (*).
+        Spikes (T, *) of ``x_seq``'s dtype, exactly 0 or 1; the potential after the last step
+        (*), float32; the charged potentials h (T, *), float32, or None.
     """
-    charged: List[torch.Tensor] = []
+    tracing = torch.compiler.is_compiling()
+
+    def steps(dtype):
+        return [] if tracing else torch.empty_like(x_seq, dtype=dtype, memory_format=torch.contiguous_format)
+
+    spikes, charged = steps(x_seq.dtype), steps(torch.float32) if keep_charged else None
     v = v_init
-    for x in x_seq:
+    for t, x in enumerate(x_seq.float()):
         if v is None:  # v = 0: h = 0 + (x - 0) q = x q exactly
-            h = x * q
+            h = x * q if tracing or not keep_charged else torch.mul(x, q, out=charged[t])
+        else:  # spikingjelly's order: (x - v) q + v
+            h = x - v if tracing or not keep_charged else torch.sub(x, v, out=charged[t])
+            h.mul_(q).add_(v)
+        if tracing:
+            spikes.append((h >= v_threshold).to(x_seq.dtype))
+            if keep_charged:
+                charged.append(h)
         else:
-            h = (x - v) * q
-            h += v
-        charged.append(h)
-        v = h * (h < v_threshold)  # hard reset to 0; h * 1 and h * 0 are exact
-    return torch.stack(charged), v
+            torch.ge(h, v_threshold, out=spikes[t])
+        v = torch.addcmul(h, h, spikes[t], value=-1)
+    if tracing:
+        spikes, charged = torch.stack(spikes), torch.stack(charged) if keep_charged else None
+    return spikes, v, charged
 
 
 def plif_inference(
     x_seq: torch.Tensor, w: torch.Tensor, v_threshold: float, v_init: Optional[torch.Tensor] = None
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Forward pass without autograd state: three passes over the neurons per step.
-
-    Each step charges, writes its spikes straight into the output and resets; no charged
-    potential is kept, and the reset ``h - h s`` is ``h (1 - s)`` exactly for s in {0, 1}.
-    Under tracing (ONNX export, ``torch.compile``) the steps are stacked instead, as the
-    exporter cannot follow writes into slices of a tensor with dynamic shape.
+    """Forward pass without autograd state: three passes over the neurons per step, and no
+    charged potentials kept.
 
     Args:
         x_seq: Input currents (T, *).
@@ -80,19 +101,9 @@ def plif_inference(
     Returns:
         Spikes (T, *) of ``x_seq``'s dtype, exactly 0 or 1, and the last potential (*), float32.
     """
-    tracing = torch.compiler.is_compiling()
     with torch.no_grad():
-        q = w.float().sigmoid()
-        spikes = [] if tracing else torch.empty_like(x_seq, memory_format=torch.contiguous_format)
-        v = v_init
-        for t, x in enumerate(x_seq.float()):
-            h = x * q if v is None else (x - v).mul_(q).add_(v)  # _charge's order of operations
-            if tracing:
-                spikes.append((h >= v_threshold).to(x_seq.dtype))
-            else:
-                torch.ge(h, v_threshold, out=spikes[t])
-            v = torch.addcmul(h, h, spikes[t], value=-1)
-        return torch.stack(spikes) if tracing else spikes, v
+        spikes, v, _ = _charge(x_seq, w.float().sigmoid(), v_threshold, v_init, keep_charged=False)
+        return spikes, v
 
 
 class FusedPLIFFunction(torch.autograd.Function):
@@ -108,11 +119,11 @@ class FusedPLIFFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, w, v_threshold, alpha, v_init):
         q = w.float().sigmoid()
-        h, v = _charge(x_seq.float(), q, v_threshold, v_init)
+        spikes, v, h = _charge(x_seq, q, v_threshold, v_init, keep_charged=True)
         ctx.save_for_backward(x_seq, h, q, v_init)
         ctx.v_threshold, ctx.alpha, ctx.w_dtype = v_threshold, alpha, w.dtype
         ctx.mark_non_differentiable(v)
-        return (h >= v_threshold).to(x_seq.dtype), v
+        return spikes, v
 
     @staticmethod
     def backward(ctx, grad_spikes, _grad_v):
