@@ -69,11 +69,11 @@ def _charge(
     spikes, charged = steps(x_seq.dtype), steps(torch.float32) if keep_charged else None
     v = v_init
     for t, x in enumerate(x_seq.float()):
+        h_out = charged[t] if keep_charged and not tracing else None  # None: a new tensor
         if v is None:  # v = 0: h = 0 + (x - 0) q = x q exactly
-            h = x * q if tracing or not keep_charged else torch.mul(x, q, out=charged[t])
+            h = torch.mul(x, q, out=h_out)
         else:  # spikingjelly's order: (x - v) q + v
-            h = x - v if tracing or not keep_charged else torch.sub(x, v, out=charged[t])
-            h.mul_(q).add_(v)
+            h = torch.sub(x, v, out=h_out).mul_(q).add_(v)
         if tracing:
             spikes.append((h >= v_threshold).to(x_seq.dtype))
             if keep_charged:

@@ -87,14 +87,16 @@ def real_time_factors(
         Name -> what :func:`real_time_factor` returns.
     """
     device = next(iter(mels.values())).device
+    calls = {name: partial(generator, mels[name]) for name, generator in generators.items()}
     with torch.no_grad():
-        times = _times({n: partial(g, mels[n]) for n, g in generators.items()}, device, warmup, repeats)
+        times = _times(calls, device, warmup, repeats)
+        peaks = {
+            n: peak_memory_mb(call, device) if runtime == "pytorch" else None for n, call in calls.items()
+        }
     results = {}
     for name, generator in generators.items():
         mel = mels[name]
         audio_s = mel.size(0) * mel.size(-1) * generator.upsample_factor / fs
-        with torch.no_grad():
-            peak = peak_memory_mb(partial(generator, mel), device) if runtime == "pytorch" else None
         median = statistics.median(times[name])
         results[name] = dict(
             rtf=median / audio_s,
@@ -109,7 +111,7 @@ def real_time_factors(
             threads=torch.get_num_threads(),
             device=str(device),
             runtime=runtime,
-            peak_memory_mb=peak,
+            peak_memory_mb=peaks[name],
         )
     return results
 
