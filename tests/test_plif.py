@@ -42,12 +42,13 @@ def assert_close_grads(a: torch.Tensor, b: torch.Tensor, name: str = ""):
 
 @pytest.mark.parametrize("tau, alpha", [(2.0, 4.0), (1.3, 2.0), (5.0, 8.0)])
 @pytest.mark.parametrize("broadcast", [False, True], ids=["dense", "same_input_every_step"])
-def test_node_matches_spikingjelly(tau, alpha, broadcast):
+@pytest.mark.parametrize("steps", [5, 1])
+def test_node_matches_spikingjelly(tau, alpha, broadcast, steps):
     reference, fused = spikingjelly_node(tau, alpha=alpha), FusedParametricLIF(tau, 1.0, alpha)
     assert torch.equal(reference.w, fused.w)
-    x = tau * torch.randn(1 if broadcast else 5, 3, 20, 16)  # fires at any tau
+    x = tau * torch.randn(1 if broadcast else steps, 3, 20, 16)  # fires at any tau
     xs = [x.clone().requires_grad_() for _ in range(2)]
-    inputs = [x.expand(5, -1, -1, -1) for x in xs]
+    inputs = [x.expand(steps, -1, -1, -1) for x in xs]
     spikes = [reference(inputs[0]), fused(inputs[1])]
     assert torch.equal(spikes[0], spikes[1])  # bit-identical
     assert 0.05 < spikes[1].mean() < 0.95 and set(spikes[1].unique().tolist()) == {0.0, 1.0}

@@ -80,7 +80,8 @@ def _charge(
                 charged.append(h)
         else:
             torch.ge(h, v_threshold, out=spikes[t])
-        v = torch.addcmul(h, h, spikes[t], value=-1)
+        # h is kept for the backward pass, or else a temporary that the reset may overwrite
+        v = torch.addcmul(h, h, spikes[t], value=-1) if keep_charged else h.addcmul_(h, spikes[t], value=-1)
     if tracing:
         spikes, charged = torch.stack(spikes), torch.stack(charged) if keep_charged else None
     return spikes, v, charged
@@ -129,18 +130,18 @@ class FusedPLIFFunction(torch.autograd.Function):
     def backward(ctx, grad_spikes, _grad_v):
         x_seq, h, q, v_init = ctx.saved_tensors
         th, alpha, decay = ctx.v_threshold, ctx.alpha, 1 - q.item()
-        sg = (h - th).mul_(alpha).sigmoid_()
-        sg = torch.addcmul(sg, sg, sg, value=-1).mul_(alpha)  # alpha sigmoid (1 - sigmoid)
-        kept = (h < th).float()  # 1 - s
+        # one pass per line: sigmoid(alpha h - alpha th), then alpha sigmoid (1 - sigmoid)
+        sig = torch.addcmul(h.new_tensor(-alpha * th), h, h.new_tensor(alpha)).sigmoid_()
+        sg = torch.ops.aten.sigmoid_backward(sig.new_tensor(alpha).expand_as(sig), sig)
+        kept = torch.lt(h, th, out=torch.empty_like(h))  # 1 - s
         through_reset = torch.addcmul(kept, h, sg, value=-1)  # d v[t] / d h[t]
         grad_h = sg.mul_(grad_spikes)
         for t in range(h.size(0) - 2, -1, -1):
             grad_h[t].addcmul_(grad_h[t + 1], through_reset[t], value=decay)
-        previous = kept.mul_(h)  # v[t]; shifted below to v[t-1]
-        previous = torch.cat(
-            [previous.new_zeros(1, *h.shape[1:]) if v_init is None else v_init[None], previous[:-1]]
-        )
-        grad_q = torch.dot(grad_h.flatten(), (x_seq.float() - previous).flatten())
+        # dL/dq = sum_t dL/dh[t] (x[t] - v[t-1]), with v[t] = h[t] (1 - s[t]) and v[-1] = v_init
+        grad_q = torch.dot(grad_h[1:].flatten(), (x_seq[1:] - kept[:-1].mul_(h[:-1])).flatten())
+        first = x_seq[0] if v_init is None else x_seq[0] - v_init
+        grad_q = grad_q + torch.dot(grad_h[0].flatten(), first.float().flatten())
         grad_w = (grad_q * q * (1 - q)).to(ctx.w_dtype)
         return grad_h.mul_(q).to(x_seq.dtype), grad_w, None, None, None
 

@@ -152,6 +152,7 @@ MAC_RULES = {
     aten.mul_.Tensor: _per_element(1),
     aten.mul.Scalar: _per_element(1),
     aten.addcmul.default: _per_element(1),  # a + b * c: one multiply-accumulate
+    aten.addcmul_.default: _per_element(1),
     aten.div.Tensor: _per_element(1),
     aten.div.Scalar: _per_element(1),
     aten.pow.Tensor_Scalar: _per_element(1),
