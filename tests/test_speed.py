@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
-from espnet2_spiking.metrics.speed import peak_memory_mb, real_time_factor, real_time_factors, training_step
-from tests.conftest import make_spiking_vocos_args
+from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
+from espnet2_spiking.metrics.speed import peak_memory_mb, real_time_factor, real_time_factors, training_steps
+from tests.conftest import make_spiking_vocos_args, make_vocos_args
 
 
 class Sleeper(torch.nn.Module):
@@ -89,9 +90,15 @@ def test_peak_memory_counts_what_lives_at_once():
     assert peak_memory_mb(keeping, cpu) - peak_memory_mb(freeing, cpu) == pytest.approx(4.0, abs=0.1)
 
 
-def test_training_step_of_a_student_restores_its_mode():
+def test_training_steps_time_each_system_and_restore_its_mode():
     student = SpikingVocosGenerator(**make_spiking_vocos_args()).eval()
-    r = training_step(student, torch.randn(2, 16, 12), warmup=0, repeats=1)
-    assert not student.training and all(p.grad is None for p in student.parameters())
-    assert r["batch_size"] == 2 and r["frames"] == 12 and r["median_s"] > 0
-    assert r["peak_memory_mb"] > 0
+    teacher = VocosGenerator(**make_vocos_args()).train()
+    mels = {"teacher": torch.randn(3, 16, 10), "student": torch.randn(2, 16, 12)}
+    r = training_steps({"teacher": teacher, "student": student}, mels, warmup=0, repeats=2)
+    assert not student.training and teacher.training  # each back in its own mode
+    assert all(p.grad is None for g in (teacher, student) for p in g.parameters())
+    assert (r["teacher"]["batch_size"], r["teacher"]["frames"]) == (3, 10)
+    assert (r["student"]["batch_size"], r["student"]["frames"]) == (2, 12)
+    for run in r.values():
+        assert run["repeats"] == 2 and 0 < run["min_s"] <= run["median_s"] <= run["max_s"]
+        assert run["peak_memory_mb"] > 0

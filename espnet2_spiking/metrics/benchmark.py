@@ -32,7 +32,7 @@ from espnet2_spiking.metrics.energy import (
 from espnet2_spiking.metrics.quality import resample
 from espnet2_spiking.metrics.report import render_report
 from espnet2_spiking.metrics.signals import harmonic_glide
-from espnet2_spiking.metrics.speed import real_time_factors, training_step
+from espnet2_spiking.metrics.speed import real_time_factors, training_steps
 from espnet2_spiking.utils.audio_check import load_wav
 from espnet2_spiking.utils.scp import read_scp
 from espnet2_spiking.vocoder import Vocoder
@@ -95,7 +95,7 @@ def benchmark(
     exported to ONNX and run by onnxruntime (``speed_onnx``; when ``onnx`` and onnxruntime
     is installed; the files are kept in ``<out_dir>/onnx/``), and the time and peak memory
     of one generator training step on ``training_batch`` = (segments, frames) of the first
-    input (``training_step``; none when None).
+    input, the systems in turn (``training_steps``; none when None).
 
     Returns:
         The results, also written to ``<out_dir>/benchmark.json``.
@@ -158,17 +158,16 @@ def benchmark(
             )
         results["speed_onnx"] = timed_side_by_side(decoders, "cpu", "onnxruntime") if decoders else {}
     if training_batch:
-        results["training_step"] = {}
         segments, frames = training_batch
-        for name, system in systems.items():
-            logging.info(f"timing a training step of {name}, {segments} x {frames} frames")
-            mel = system.mel(speed_inputs(first, speed_seconds, system.fs))[..., :frames].repeat(
-                segments, 1, 1
-            )
-            generator = copy.deepcopy(system.generator).to(devices[0])
-            results["training_step"][name] = training_step(
-                generator, mel.to(devices[0]), warmup, max(1, repeats // 2)
-            )
+        logging.info(f"timing a training step of {', '.join(systems)} in turn, {segments} x {frames} frames")
+        mels = {
+            n: s.mel(speed_inputs(first, speed_seconds, s.fs))[..., :frames]
+            .repeat(segments, 1, 1)
+            .to(devices[0])
+            for n, s in systems.items()
+        }
+        generators = {n: copy.deepcopy(s.generator).to(devices[0]) for n, s in systems.items()}
+        results["training_step"] = training_steps(generators, mels, warmup, max(1, repeats // 2))
 
     pictures = {
         "energy by part": plots.plot_energy(

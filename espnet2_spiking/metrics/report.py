@@ -200,7 +200,8 @@ def _speed_section(speed: Dict[str, List[dict]], training: Optional[Dict[str, di
         out += [
             "#### One generator training step",
             "",
-            "Forward, L1 loss on the waveform, backward (the discriminators left out); ratio to the first system.",
+            "Forward, L1 loss on the waveform, backward (the discriminators left out), the systems timed "
+            "in turn, step by step; ratio to the first system.",
             "",
             markdown_table(header, rows),
             "",
@@ -215,7 +216,7 @@ def render_report(results: dict, title: str = "Benchmark") -> str:
         results: ``systems`` (name -> description), ``input`` (text), ``energy`` (name ->
             :meth:`EnergyCount.summary`), optional ``reference_energy``, ``speed`` and optional ``speed_onnx`` (name ->
             list of :func:`real_time_factor` results), optional ``training_step`` (name ->
-            :func:`training_step` result), ``quality`` (name -> evaluate's
+            one system of :func:`training_steps`), ``quality`` (name -> evaluate's
             metrics.json) and ``pictures`` (caption -> PNG path relative to the report).
         title: Heading of the report.
     """

@@ -149,45 +149,52 @@ def real_time_factor(
     return real_time_factors({"": generator}, {"": mel}, fs, warmup, repeats, runtime)[""]
 
 
-def training_step(
-    generator: torch.nn.Module, mel: torch.Tensor, warmup: int = 1, repeats: int = 3
-) -> Dict[str, float]:
-    """Time one generator training step: forward, L1 loss on the waveform, backward.
+def training_steps(
+    generators: Dict[str, torch.nn.Module], mels: Dict[str, torch.Tensor], warmup: int = 1, repeats: int = 3
+) -> Dict[str, Dict[str, float]]:
+    """Time one generator training step of several vocoders side by side (in turn, step by step).
 
-    The loss stands in for the GAN step's losses; the discriminators, the same for
-    teacher and student, are left out, so this is the generator's share of a step.
-    The generator is in train mode while timed and put back in its mode after.
+    A step is forward, L1 loss on the waveform, backward. The loss stands in for the GAN
+    step's losses; the discriminators, the same for teacher and student, are left out, so
+    this is the generator's share of a step. Each generator is in train mode while timed
+    and put back in its mode after.
 
     Args:
-        generator: A mel vocoder, on ``mel``'s device.
-        mel: Log-mel batch (B, C, L), e.g. 16 segments of 64 frames (16384 samples at hop 256).
-        warmup: Steps not timed.
-        repeats: Timed steps.
+        generators: Name -> a mel vocoder, on its mel's device.
+        mels: Name -> its log-mel batch (B, C, L), e.g. 16 segments of 64 frames (16384
+            samples at hop 256).
+        warmup: Steps of each not timed.
+        repeats: Timed steps of each.
 
     Returns:
-        ``median_s``, ``min_s``, ``max_s`` (seconds per step), ``batch_size``, ``frames``,
-        ``warmup``, ``repeats``, ``threads``, ``device`` and ``peak_memory_mb`` of one more step.
+        Name -> ``median_s``, ``min_s``, ``max_s`` (seconds per step), ``batch_size``,
+        ``frames``, ``warmup``, ``repeats``, ``threads``, ``device`` and ``peak_memory_mb`` of
+        one more step.
     """
-    was_training = generator.training
-    generator.train()
+    modes = {name: generator.training for name, generator in generators.items()}
 
-    def step():
+    def step(generator, mel):
         generator.zero_grad(set_to_none=True)
         generator(mel).abs().mean().backward()
 
-    times = _times({"": step}, mel.device, warmup, repeats)[""]
-    peak = peak_memory_mb(step, mel.device)
-    generator.zero_grad(set_to_none=True)
-    generator.train(was_training)
-    return dict(
-        median_s=statistics.median(times),
-        min_s=min(times),
-        max_s=max(times),
-        batch_size=mel.size(0),
-        frames=mel.size(-1),
-        warmup=warmup,
-        repeats=repeats,
-        threads=torch.get_num_threads(),
-        device=str(mel.device),
-        peak_memory_mb=peak,
-    )
+    calls = {name: partial(step, generator.train(), mels[name]) for name, generator in generators.items()}
+    device = next(iter(mels.values())).device
+    times = _times(calls, device, warmup, repeats)
+    results = {}
+    for name, generator in generators.items():
+        peak = peak_memory_mb(calls[name], device)
+        generator.zero_grad(set_to_none=True)
+        generator.train(modes[name])
+        results[name] = dict(
+            median_s=statistics.median(times[name]),
+            min_s=min(times[name]),
+            max_s=max(times[name]),
+            batch_size=mels[name].size(0),
+            frames=mels[name].size(-1),
+            warmup=warmup,
+            repeats=repeats,
+            threads=torch.get_num_threads(),
+            device=str(device),
+            peak_memory_mb=peak,
+        )
+    return results
