@@ -30,6 +30,7 @@ from espnet2.utils.types import str2bool, str_or_none
 
 from espnet2_spiking.metrics.benchmark import benchmark, load_inputs, read_quality, teacher_like
 from espnet2_spiking.metrics.report import append_report
+from espnet2_spiking.utils.allocator import keep_freed_memory
 from espnet2_spiking.utils.cli import setup_logging
 from espnet2_spiking.vocoder import Vocoder, add_vocoder_arguments, vocoder_from_args
 
@@ -92,6 +93,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
     setup_logging(args.log_level)
+    keep_freed_memory()
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     quality = read_quality(args.quality)

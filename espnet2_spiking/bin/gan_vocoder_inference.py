@@ -31,6 +31,7 @@ import soundfile
 from espnet2.utils.types import str2triple_str, str_or_none
 
 from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask
+from espnet2_spiking.utils.allocator import keep_freed_memory
 from espnet2_spiking.utils.audio_check import check_wav_scp
 from espnet2_spiking.utils.cli import add_device_arguments, device_of, setup_logging
 from espnet2_spiking.utils.scp import read_scp
@@ -132,6 +133,7 @@ def main(cmd=None):
     print(" ".join(sys.argv), file=sys.stderr)
     args = get_parser().parse_args(cmd)
     setup_logging(args.log_level)
+    keep_freed_memory()
     kwargs = vars(args)
     kwargs.pop("log_level")
     kwargs["device"] = device_of(kwargs.pop("ngpu"), kwargs["device"])

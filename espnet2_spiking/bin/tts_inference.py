@@ -23,6 +23,7 @@ than weights is refused before ESPnet opens it.
 """
 
 from espnet2_spiking.registry import register_tts_tasks
+from espnet2_spiking.utils.allocator import keep_freed_memory
 from espnet2_spiking.utils.checkpoint import load_state
 
 
@@ -33,6 +34,7 @@ def main(cmd=None):
     args = tts_inference.get_parser().parse_args(cmd)
     if args.model_file is not None:
         load_state(args.model_file)
+    keep_freed_memory()
     tts_inference.main(cmd)
 
 
