@@ -6,6 +6,10 @@ blocks straight from the kernel), so when one call of a vocoder frees its activa
 next call gets fresh pages and pays a page fault for every 4 KiB it touches first. The
 student allocates more such multi-megabyte tensors per call than the teacher (spikes,
 charged potentials, T times the activations), and decoding calls one after the other.
+Whether glibc's adaptive thresholds settle differs from process to process: of five fresh
+processes making the same calls of ten 6 MB tensors, two faulted all 60 MB in again at every
+call and three stopped faulting after three calls, one source of the run-to-run spread of
+decoding speed.
 PyTorch's CPU performance guide recommends a caching allocator (jemalloc, tcmalloc) for the
 same reason; this is the version that needs nothing installed: glibc's own two settings,
 the ones ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` set from the environment.
