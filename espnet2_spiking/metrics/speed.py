@@ -64,6 +64,20 @@ def _times(fns: Dict[str, Callable[[], object]], device: torch.device, warmup: i
     return times
 
 
+def _summary(times: List[float], warmup: int, repeats: int, device: torch.device) -> Dict[str, object]:
+    """What every timing reports: ``median_s``, ``min_s``, ``max_s``, ``warmup``, ``repeats``,
+    ``threads`` (CPU threads of torch) and ``device``."""
+    return dict(
+        median_s=statistics.median(times),
+        min_s=min(times),
+        max_s=max(times),
+        warmup=warmup,
+        repeats=repeats,
+        threads=torch.get_num_threads(),
+        device=str(device),
+    )
+
+
 def real_time_factors(
     generators: Dict[str, Callable[[torch.Tensor], torch.Tensor]],
     mels: Dict[str, torch.Tensor],
@@ -97,19 +111,13 @@ def real_time_factors(
     for name, generator in generators.items():
         mel = mels[name]
         audio_s = mel.size(0) * mel.size(-1) * generator.upsample_factor / fs
-        median = statistics.median(times[name])
+        summary = _summary(times[name], warmup, repeats, device)
         results[name] = dict(
-            rtf=median / audio_s,
-            speed_x=audio_s / median,
-            median_s=median,
-            min_s=min(times[name]),
-            max_s=max(times[name]),
+            rtf=summary["median_s"] / audio_s,
+            speed_x=audio_s / summary["median_s"],
+            **summary,
             batch_size=mel.size(0),
             audio_s=audio_s,
-            warmup=warmup,
-            repeats=repeats,
-            threads=torch.get_num_threads(),
-            device=str(device),
             runtime=runtime,
             peak_memory_mb=peaks[name],
         )
@@ -186,15 +194,9 @@ def training_steps(
         generator.zero_grad(set_to_none=True)
         generator.train(modes[name])
         results[name] = dict(
-            median_s=statistics.median(times[name]),
-            min_s=min(times[name]),
-            max_s=max(times[name]),
+            **_summary(times[name], warmup, repeats, device),
             batch_size=mels[name].size(0),
             frames=mels[name].size(-1),
-            warmup=warmup,
-            repeats=repeats,
-            threads=torch.get_num_threads(),
-            device=str(device),
             peak_memory_mb=peak,
         )
     return results
