@@ -157,14 +157,26 @@ def real_time_factor(
     return real_time_factors({"": generator}, {"": mel}, fs, warmup, repeats, runtime)[""]
 
 
+def generator_training_step(generator: torch.nn.Module, mel: torch.Tensor) -> None:
+    """One generator training step as the benchmark times it: forward, L1 loss, backward.
+
+    The L1 loss on the waveform stands in for the GAN step's losses; the discriminators, the
+    same for teacher and student, are left out, so this is the generator's share of a step.
+
+    Args:
+        generator: A mel vocoder in train mode, on ``mel``'s device; its gradients are reset first.
+        mel: Log-mel batch (B, C, L).
+    """
+    generator.zero_grad(set_to_none=True)
+    generator(mel).abs().mean().backward()
+
+
 def training_steps(
     generators: Dict[str, torch.nn.Module], mels: Dict[str, torch.Tensor], warmup: int = 1, repeats: int = 3
 ) -> Dict[str, Dict[str, float]]:
     """Time one generator training step of several vocoders side by side (in turn, step by step).
 
-    A step is forward, L1 loss on the waveform, backward. The loss stands in for the GAN
-    step's losses; the discriminators, the same for teacher and student, are left out, so
-    this is the generator's share of a step. Each generator is in train mode while timed
+    A step is :func:`generator_training_step`. Each generator is in train mode while timed
     and put back in its mode after.
 
     Args:
@@ -180,12 +192,10 @@ def training_steps(
         one more step.
     """
     modes = {name: generator.training for name, generator in generators.items()}
-
-    def step(generator, mel):
-        generator.zero_grad(set_to_none=True)
-        generator(mel).abs().mean().backward()
-
-    calls = {name: partial(step, generator.train(), mels[name]) for name, generator in generators.items()}
+    calls = {
+        name: partial(generator_training_step, generator.train(), mels[name])
+        for name, generator in generators.items()
+    }
     device = next(iter(mels.values())).device
     times = _times(calls, device, warmup, repeats)
     results = {}

@@ -35,17 +35,14 @@ def matmul_seconds(fn: Callable[[], object], calls: int) -> Tuple[float, float]:
 
 
 def workloads(generator: torch.nn.Module, mel: torch.Tensor, batch: torch.Tensor) -> Dict[str, Callable]:
-    """Decoding of ``mel`` (1, C, L) and a training step on ``batch`` (B, C, L)."""
+    """Decoding of ``mel`` (1, C, L) and the benchmark's training step on ``batch`` (B, C, L)."""
+    from espnet2_spiking.metrics.speed import generator_training_step
 
     def decode():
         with torch.no_grad():
             generator.eval()(mel)
 
-    def train():
-        generator.train().zero_grad(set_to_none=True)
-        generator(batch).abs().mean().backward()
-
-    return {"decoding": decode, "training step": train}
+    return {"decoding": decode, "training step": lambda: generator_training_step(generator.train(), batch)}
 
 
 def floor_table(generators: Dict[str, torch.nn.Module], mel: torch.Tensor, batch: torch.Tensor, calls: int):
