@@ -16,7 +16,7 @@ archive of ``bin/pack_vocoder`` (see :mod:`espnet2_spiking.utils.archive`).
 import argparse
 import io
 import json
-import logging
+import math
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
@@ -87,8 +87,12 @@ class Vocoder:
         self.feats_extract = feats_extract.to(device).eval()
         self.generator_type = next(k for k, v in VOCODERS.items() if type(generator) is v)
         self.device = device
+        if chunk_seconds is not None and not (math.isfinite(chunk_seconds) and chunk_seconds >= 0):
+            raise ValueError(
+                f"chunk_seconds must be a finite number of seconds >= 0 (0 or None: decode whole), got {chunk_seconds}"
+            )
         self.chunk_frames = (
-            round(chunk_seconds * self.fs / self.generator.upsample_factor) if chunk_seconds else None
+            max(1, round(chunk_seconds * self.fs / self.generator.upsample_factor)) if chunk_seconds else None
         )
         params = sum(p.numel() for p in generator.parameters())
         steps = generator.settings.get("time_steps")
@@ -186,6 +190,9 @@ class Vocoder:
                 f"copy_synthesis expects a mono waveform (N,), got shape {tuple(speech.shape)}; "
                 "mix it down to one channel first."
             )
+        bad = int((~torch.isfinite(speech)).sum())
+        if bad:
+            raise ValueError(f"the waveform has {bad} NaN or infinite samples of {speech.numel()}")
         mel = self.feats_extract.mel(speech[None])[0]
         return self.decode(mel.transpose(0, 1))[: speech.numel()]
 
@@ -298,30 +305,6 @@ def pack_vocoder(
         "README.md": model_card(vocoder, model_file, metrics, metrics_file).encode(),
     }
     return write_archive(members, archive)
-
-
-def check_output(wav: torch.Tensor, utt: str, source: str) -> np.ndarray:
-    """Refuse generated audio that is not finite; warn about samples that 16-bit PCM clips.
-
-    Args:
-        wav: Generated waveform (N,).
-        utt: Its utterance id; ``source``: the input it was decoded from (both named).
-
-    Returns:
-        The waveform as a numpy array.
-    """
-    wav = wav.cpu().numpy()
-    bad = np.count_nonzero(~np.isfinite(wav))
-    if bad:
-        raise ValueError(
-            f"Decoding {utt} (from {source}) gave {bad} NaN or infinite samples of {wav.size}; nothing was "
-            "written for it. The model file or this input is broken: check the input for NaN, or decode "
-            "with another checkpoint."
-        )
-    peak = float(np.abs(wav).max(initial=0.0))
-    if peak > 1.0:
-        logging.warning(f"{utt}: generated peak {peak:.3f} is above full scale; 16-bit PCM clips it")
-    return wav
 
 
 def add_vocoder_arguments(parser: argparse.ArgumentParser):

@@ -34,15 +34,18 @@ def format_cmd(in_dir, out_dir):
     return ["--fs", str(FS), "--in_dir", str(in_dir), "--out_dir", str(out_dir)]
 
 
-def test_format_refuses_nan_samples(tmp_path):
-    bad = harmonic_tone(FS, 0.3)
-    bad[100] = np.nan
-    in_dir = data_dir(tmp_path / "data", {"good": harmonic_tone(FS, 0.3), "bad": bad})
-    with pytest.raises(
-        SystemExit, match=f"the audio of bad \\({in_dir / 'bad.wav'}\\) has 1 NaN or infinite"
-    ):
+def test_format_names_every_bad_utterance_formats_the_rest_and_writes_no_wav_scp(tmp_path):
+    nan, inf = harmonic_tone(FS, 0.3), harmonic_tone(FS, 0.3)
+    nan[100], inf[5] = np.nan, np.inf
+    in_dir = data_dir(tmp_path / "data", {"nan": nan, "good": harmonic_tone(FS, 0.3), "inf": inf})
+    with pytest.raises(SystemExit) as error:
         format_wav_scp.main(format_cmd(in_dir, tmp_path / "dump"))
+    message = str(error.value)
+    assert "2 of 3 utterances of" in message and "wav.scp was not written" in message
+    assert f"the audio of nan ({in_dir / 'nan.wav'}) has 1 NaN or infinite samples" in message
+    assert f"the audio of inf ({in_dir / 'inf.wav'}) has 1 NaN or infinite samples" in message
     assert not (tmp_path / "dump" / "wav.scp").exists()
+    assert [p.name for p in (tmp_path / "dump" / "wav").iterdir()] == ["good.wav"]
 
 
 def test_format_scales_audio_above_full_scale_with_a_warning(tmp_path, caplog):
@@ -93,7 +96,7 @@ def decode_cmd(model, scp, out):
     ]
 
 
-def test_decoding_refuses_non_finite_output_and_keeps_earlier_results(tmp_path):
+def test_decoding_refuses_non_finite_output_and_removes_the_earlier_list(tmp_path):
     model = save_vocoder(tmp_path / "exp")
     scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2, "utt2": 0.2})
     gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
@@ -101,8 +104,12 @@ def test_decoding_refuses_non_finite_output_and_keeps_earlier_results(tmp_path):
     state = torch.load(model)
     state["generator.head.out.bias"][:] = float("nan")
     torch.save(state, model)
-    with pytest.raises(ValueError, match=f"Decoding utt1 \\(from {scp}\\) gave .* NaN or infinite samples"):
+    with pytest.raises(ValueError, match="2 of 2 utterances could not be decoded") as error:
         gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    for utt in ("utt1", "utt2"):
+        assert f"{utt} (from {scp}): the generated audio has 1600 NaN or infinite samples" in str(error.value)
+    # no wav.scp that lists the earlier model's files beside this run's; those files are untouched
+    del before["wav.scp"]
     assert snapshot(tmp_path / "decode") == before
 
 

@@ -8,12 +8,25 @@ Example:
     # from mel features (Kaldi ark, frames x mels):
     ... --data_path_and_name_and_type dump/fbank/test/feats.scp,feats,kaldi_ark
 
-Writes ``<output_dir>/wav/<utt_id>.wav`` and, when every utterance is decoded,
-``<output_dir>/wav.scp``. Inputs longer than ``--chunk_seconds`` (default 20 s) are decoded
-in overlapping chunks, in bounded memory, with the samples of whole-utterance decoding.
+Writes ``<output_dir>/wav/<utt_id>.wav`` (each in one step: never a truncated file) and,
+when every utterance is decoded, ``<output_dir>/wav.scp``; the ``wav.scp`` of an earlier
+decoding into the same folder is removed first, so it never lists a mix of two runs.
+Inputs longer than ``--chunk_seconds`` (default 20 s) are decoded in overlapping chunks, in
+bounded memory, with the samples of whole-utterance decoding.
+
 Refused before anything is written: duplicate utterance ids and ids that are not safe file
-names. An utterance whose decoding gives NaN or infinite samples stops the run, named;
-samples above full scale (clipped by 16-bit PCM) are named in a warning.
+names, audio shorter than the model needs (``n_fft // 2 + 1`` samples), at another rate or
+not mono, and a second run into the same ``--output_dir`` (``<output_dir>/.lock``). An
+utterance that cannot be decoded (NaN or infinite values in its input or output, ...) is
+named with its input file and the rest is decoded; the failures are listed at the end, no
+``wav.scp`` is written and the exit status is non-zero. Samples above full scale (clipped
+by 16-bit PCM) are named in a warning.
+
+Inputs are read by ESPnet's readers. Kaldi's shell commands (a list value ending in
+``|``, e.g. ``utt1 sox a.flac -t wav - |``) are refused in both kinds of input, because
+lists handed over by others must not run commands; format such data first
+(``espnet2_spiking.bin.format_wav_scp``, the recipe's stage 2), or pass
+``--allow_pipes true`` for lists you trust.
 
 ``--model_file`` may also be a vocoder directory or the archive of ``bin/pack_vocoder``;
 ``--ngpu 1`` decodes on a GPU. In Python, :class:`espnet2_spiking.vocoder.Vocoder` decodes.
@@ -21,21 +34,32 @@ samples above full scale (clipped by 16-bit PCM) are named in a warning.
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Optional
 
-import soundfile
-from espnet2.utils.types import str2triple_str, str_or_none
+from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 
 from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask
 from espnet2_spiking.utils.allocator import keep_freed_memory
-from espnet2_spiking.utils.audio_check import check_wav_scp
-from espnet2_spiking.utils.cli import add_device_arguments, device_of, setup_logging
+from espnet2_spiking.utils.audio import check_generated, check_wav_scp, refuse_pipe, write_wav
+from espnet2_spiking.utils.cli import add_device_arguments, device_of, non_negative_float, setup_logging
+from espnet2_spiking.utils.files import FolderLock, write_text
 from espnet2_spiking.utils.scp import read_scp
-from espnet2_spiking.vocoder import DEFAULT_CHUNK_SECONDS, Vocoder, check_output
+from espnet2_spiking.vocoder import DEFAULT_CHUNK_SECONDS, Vocoder
+
+
+def check_inputs(data_path_and_name_and_type, vocoder: Vocoder, allow_pipes: bool = False):
+    """The pre-flight of decoding: lists, keys, pipes and, for audio, every file's header."""
+    for path, _, kind in data_path_and_name_and_type:
+        if kind == "sound" and not allow_pipes:
+            check_wav_scp(path, vocoder.fs, vocoder.feats_extract.min_samples)
+            continue
+        entries = read_scp(path)  # keys become file names: refuse duplicates and unsafe ones first
+        if not allow_pipes:
+            for utt, value in entries.items():
+                refuse_pipe(value, f"{path}: the input of {utt}")
 
 
 def inference(
@@ -47,16 +71,26 @@ def inference(
     device: str = "cpu",
     num_workers: int = 1,
     chunk_seconds: Optional[float] = DEFAULT_CHUNK_SECONDS,
+    allow_pipes: bool = False,
 ):
-    """Decode every utterance of the inputs (or of ``key_file``) into ``<output_dir>/wav``."""
+    """Decode every utterance of the inputs (or of ``key_file``) into ``<output_dir>/wav``.
+
+    Raises:
+        ValueError: Bad inputs (before anything is written), or utterances that could not
+            be decoded (after the others were), each named with its input.
+        RuntimeError: Another run writes ``output_dir``.
+        OSError: An output cannot be written (e.g. a full disk), naming it.
+    """
     vocoder = Vocoder.from_pretrained(model_file, train_config, device, chunk_seconds)
-    for path, _, kind in data_path_and_name_and_type:
-        if kind == "sound":
-            check_wav_scp(path, vocoder.fs)
-        else:
-            read_scp(path)  # keys become file names: refuse duplicates and unsafe ones first
+    check_inputs(data_path_and_name_and_type, vocoder, allow_pipes)
     if key_file is not None:
         read_scp(key_file)
+    with FolderLock(output_dir, "gan_vocoder_inference"):
+        _decode(vocoder, data_path_and_name_and_type, Path(output_dir), key_file, num_workers)
+
+
+def _decode(vocoder: Vocoder, data_path_and_name_and_type, output_dir: Path, key_file, num_workers: int):
+    """:func:`inference` once the inputs are checked and ``output_dir`` is locked."""
     loader = GANVocoderTask.build_streaming_iterator(
         data_path_and_name_and_type,
         preprocess_fn=None,
@@ -67,29 +101,37 @@ def inference(
         num_workers=num_workers,
         inference=True,
     )
-    wav_dir = Path(output_dir) / "wav"
-    wav_scp = Path(output_dir) / "wav.scp"
+    wav_dir, wav_scp = output_dir / "wav", output_dir / "wav.scp"
     if wav_scp.exists():
-        logging.warning(f"{output_dir} holds an earlier decoding; its wav.scp is replaced when this one ends")
+        logging.warning(f"{output_dir} holds an earlier decoding: its wav.scp is removed, its files are replaced")
+        wav_scp.unlink()
     wav_dir.mkdir(parents=True, exist_ok=True)
-    source = data_path_and_name_and_type[0][0]
-    total_samples, start, lines = 0, time.perf_counter(), []
+    sources = ", ".join(path for path, _, _ in data_path_and_name_and_type)
+    total_samples, start, lines, failed = 0, time.perf_counter(), [], {}
     for i, (keys, batch) in enumerate(loader, 1):
-        if "feats" in batch:
-            wav = vocoder.decode(batch["feats"][0])
-        elif "speech" in batch:
-            wav = vocoder.copy_synthesis(batch["speech"][0])
-        else:
-            raise ValueError("Give a 'speech' (sound) or 'feats' (kaldi_ark) input.")
-        out = wav_dir / f"{keys[0]}.wav"
-        soundfile.write(out, check_output(wav, keys[0], source), vocoder.fs, "PCM_16")
-        lines.append(f"{keys[0]} {out}\n")
+        utt = keys[0]
+        try:
+            if "feats" in batch:
+                wav = vocoder.decode(batch["feats"][0])
+            elif "speech" in batch:
+                wav = vocoder.copy_synthesis(batch["speech"][0])
+            else:
+                raise ValueError("Give a 'speech' (sound) or 'feats' (kaldi_ark) input.")
+            out = write_wav(wav_dir / f"{utt}.wav", check_generated(wav, utt), vocoder.fs)
+        except (ValueError, RuntimeError) as e:  # RuntimeError: torch's, e.g. out of memory
+            failed[utt] = f"{utt} (from {sources}): {e}"
+            logging.error(f"could not decode {failed[utt]}; nothing was written for it")
+            continue
+        lines.append(f"{utt} {out}\n")
         total_samples += wav.numel()
         if i % 10 == 0:
             logging.info(f"{i} utterances decoded")
-    tmp = wav_scp.with_name(wav_scp.name + ".tmp")
-    tmp.write_text("".join(lines), encoding="utf-8")
-    os.replace(tmp, wav_scp)
+    if failed:
+        raise ValueError(
+            f"{len(failed)} of {len(failed) + len(lines)} utterances could not be decoded, so {wav_scp} "
+            f"was not written (the others are in {wav_dir}):\n" + "\n".join(failed.values())
+        )
+    write_text(wav_scp, "".join(lines))
     elapsed = time.perf_counter() - start
     audio_seconds = total_samples / vocoder.fs
     logging.info(
@@ -120,10 +162,17 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_workers", type=int, default=1)
     parser.add_argument(
         "--chunk_seconds",
-        type=float,
+        type=non_negative_float,
         default=DEFAULT_CHUNK_SECONDS,
         help="Decode longer inputs in overlapping chunks of this many seconds (bounded memory, same "
         "samples); 0: always whole",
+    )
+    parser.add_argument(
+        "--allow_pipes",
+        type=str2bool,
+        default=False,
+        help="Run Kaldi shell commands ('cmd |' values) of the input lists, as ESPnet does; refused by "
+        "default, since a list handed over by someone else must not run commands",
     )
     parser.add_argument("--log_level", type=str, default="INFO")
     return parser

@@ -22,6 +22,39 @@ def init_weights(module: torch.nn.Module):
         torch.nn.init.constant_(module.bias, 0)
 
 
+def check_mel(c: torch.Tensor, in_channels: int, rank: int = 3, name: str = "The vocoder"):
+    """The input checks of every decoding path (PyTorch, chunked, ONNX, text-to-speech).
+
+    Refuses a log-mel of the wrong rank or mel count, without frames, or with NaN or
+    infinite values, saying what was expected.
+
+    Args:
+        c: log-mel, (B, in_channels, L) for ``rank=3`` or (L, in_channels) for ``rank=2``;
+            a tensor or a numpy array.
+        in_channels: The mel bins the vocoder was built for.
+        name: The vocoder, for messages.
+    """
+    expected = f"(B, {in_channels}, frames)" if rank == 3 else f"(frames, {in_channels})"
+    shape = tuple(c.shape)
+    if len(shape) != rank:
+        raise ValueError(f"{name} expects a log-mel of shape {expected}, got shape {shape}.")
+    bins, frames = shape[1], shape[-1 if rank == 3 else 0]
+    if bins != in_channels:
+        raise ValueError(
+            f"{name} expects a log-mel of shape {expected}, got shape {shape}: {bins} mel bins "
+            f"where the vocoder was built with in_channels={in_channels}. Extract features "
+            f"with n_mels={in_channels}, or build the vocoder with in_channels={bins}."
+        )
+    if frames == 0:
+        raise ValueError(f"{name} got a log-mel with no frames (shape {shape}).")
+    finite = torch.isfinite(torch.as_tensor(c))
+    if not finite.all():
+        raise ValueError(
+            f"{name} got a log-mel with {int((~finite).sum())} NaN or infinite values (shape {shape}); "
+            "the features should be log(clamp(mel, 1e-7)), so check the feature extraction upstream."
+        )
+
+
 def constructor_settings(generator: torch.nn.Module, arguments: Dict[str, Any]) -> Dict[str, Any]:
     """The arguments ``generator`` was built with, picked by its constructor's signature.
 
@@ -61,30 +94,8 @@ class MelVocoder(torch.nn.Module):
         self.settings: Dict[str, Any] = {}
 
     def check_mel(self, c: torch.Tensor, rank: int = 3):
-        """Refuse a mel that this vocoder cannot decode, saying what was expected.
-
-        Args:
-            c: log-mel, (B, in_channels, L) for ``rank=3`` or (L, in_channels) for ``rank=2``.
-        """
-        name = type(self).__name__
-        expected = f"(B, {self.in_channels}, frames)" if rank == 3 else f"(frames, {self.in_channels})"
-        shape = tuple(c.shape)
-        if c.dim() != rank:
-            raise ValueError(f"{name} expects a log-mel of shape {expected}, got shape {shape}.")
-        bins, frames = c.size(1), c.size(-1 if rank == 3 else 0)
-        if bins != self.in_channels:
-            raise ValueError(
-                f"{name} expects a log-mel of shape {expected}, got shape {shape}: {bins} mel bins "
-                f"where the vocoder was built with in_channels={self.in_channels}. Extract features "
-                f"with n_mels={self.in_channels}, or build the vocoder with in_channels={bins}."
-            )
-        if frames == 0:
-            raise ValueError(f"{name} got a log-mel with no frames (shape {shape}).")
-        if not torch.isfinite(c).all():
-            raise ValueError(
-                f"{name} got a log-mel with NaN or infinite values (shape {shape}); the features "
-                "should be log(clamp(mel, 1e-7)), so check the feature extraction upstream."
-            )
+        """:func:`check_mel` for this vocoder."""
+        check_mel(c, self.in_channels, rank, type(self).__name__)
 
     def hidden_states(self, c: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         """The backbone's output and every block's hidden state (the head's input, not ESPnet's "feats").

@@ -29,11 +29,10 @@ from espnet2_spiking.metrics.energy import (
     record_spikes,
     reference_energy,
 )
-from espnet2_spiking.metrics.quality import resample
 from espnet2_spiking.metrics.report import render_report
 from espnet2_spiking.metrics.signals import harmonic_glide
 from espnet2_spiking.metrics.speed import real_time_factors, training_steps
-from espnet2_spiking.utils.audio_check import load_wav
+from espnet2_spiking.utils.audio import load_wav, resample
 from espnet2_spiking.utils.scp import read_scp
 from espnet2_spiking.vocoder import Vocoder
 

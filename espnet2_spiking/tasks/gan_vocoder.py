@@ -27,7 +27,7 @@ from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import VocosLogMel
-from espnet2_spiking.utils.audio_check import check_wav_scp
+from espnet2_spiking.utils.audio import check_wav_scp
 from espnet2_spiking.utils.train_dir import check_output_dir
 
 feats_extractor_choices = ClassChoices(
