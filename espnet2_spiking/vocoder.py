@@ -36,6 +36,7 @@ from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask, generator_choices
 from espnet2_spiking.utils.archive import find_model, is_archive, unpack_archive, write_archive
 from espnet2_spiking.utils.checkpoint import load_generator, load_train_config
 from espnet2_spiking.utils.cli import add_device_arguments, device_of
+from espnet2_spiking.utils.config_check import check_decoding_memory, check_vocoder_config
 from espnet2_spiking.utils.features import check_text2mel_features
 
 DEFAULT_CHUNK_SECONDS = 20.0  # about 0.6 GB for the full-size student (28 MB per second of audio)
@@ -69,6 +70,7 @@ class Vocoder:
                 "model file of a vocoder training; a text-to-speech model decodes with "
                 "espnet2_spiking.bin.tts_inference."
             )
+        check_vocoder_config(args, config, generator_choices.classes[generator])
         feats_extract = GANVocoderTask.build_feats_extract(args)
         model = GANVocoderTask.build_generator(args, feats_extract)
         load_generator(model, model_file, config)
@@ -94,6 +96,15 @@ class Vocoder:
         self.chunk_frames = (
             max(1, round(chunk_seconds * self.fs / self.generator.upsample_factor)) if chunk_seconds else None
         )
+        if chunk_seconds:
+            check_decoding_memory(
+                generator.settings,
+                self.fs,
+                generator.upsample_factor,
+                chunk_seconds,
+                f"chunk_seconds={chunk_seconds:g}",
+                "Decode in shorter chunks (--chunk_seconds).",
+            )
         params = sum(p.numel() for p in generator.parameters())
         steps = generator.settings.get("time_steps")
         self.description = (

@@ -152,7 +152,8 @@ def get_parser() -> argparse.ArgumentParser:
         type=str2triple_str,
         required=True,
         action="append",
-        help="e.g. dump/raw/test/wav.scp,speech,sound or feats.scp,feats,kaldi_ark",
+        help="e.g. dump/raw/test/wav.scp,speech,sound or feats.scp,feats,kaldi_ark; read by ESPnet's "
+        "readers, with Kaldi's shell commands ('cmd |' values) refused unless --allow_pipes true",
     )
     parser.add_argument("--output_dir", type=str, required=True)
     parser.add_argument(

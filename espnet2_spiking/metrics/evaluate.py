@@ -26,7 +26,7 @@ from tqdm import tqdm
 from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.metrics.pitch import CREPE_FS, CrepePitch, CrepeSettings, pitch_metrics, pitch_stats
 from espnet2_spiking.metrics.quality import Utmos, align, mcd, mel_l1, pesq_wb, stoi
-from espnet2_spiking.utils.audio import load_wav, resample
+from espnet2_spiking.utils.audio import load_wav, refuse_pipe, resample
 from espnet2_spiking.utils.files import FolderLock, write_text
 from espnet2_spiking.utils.scp import read_scp
 
@@ -150,8 +150,18 @@ def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, n
     An utterance that cannot be scored (a missing, unreadable, silent or mismatched file)
     is named in a warning and in ``metrics.json`` (``skipped_utts``), and the rest is
     scored; a run where none can be scored is refused.
+
+    Raises:
+        ValueError: A list is malformed, holds a shell command or a generated utterance
+            without reference, or no utterance can be scored.
+        RuntimeError: Another run writes ``out_dir``.
+        OSError: ``out_dir`` is not writable or too full (before any scoring), or the
+            results cannot be written (their content is logged first).
     """
     refs, gens = read_scp(ref_scp), read_scp(gen_scp)
+    for scp, entries in ((ref_scp, refs), (gen_scp, gens)):
+        for utt, value in entries.items():
+            refuse_pipe(value, f"{scp}: the audio of {utt}")
     missing = [utt for utt in gens if utt not in refs]
     if missing:
         raise ValueError(
