@@ -1,12 +1,15 @@
 """Bad audio and bad lists, each through its entry point: the message names the utterance and the
 file, at the first place the problem can be seen, and nothing already written changes."""
 
+import errno
 import json
 import logging
 import os
+import socket
 import subprocess
 from pathlib import Path
 
+import kaldiio
 import numpy as np
 import pytest
 import soundfile
@@ -14,6 +17,7 @@ import torch
 
 from espnet2_spiking.bin import evaluate, format_wav_scp, gan_vocoder_inference, gan_vocoder_train
 from espnet2_spiking.metrics.signals import harmonic_glide
+from espnet2_spiking.utils import audio as audio_lib
 from tests.conftest import harmonic_tone, write_wav_scp
 from tests.helpers_untrusted import save_vocoder, snapshot
 from tests.helpers import FS, train_cmd, write_config
@@ -181,3 +185,78 @@ def test_recipe_stage_5_needs_the_trained_student(tmp_path):
     (tmp_path / "exp" / "voc_t" / "valid.mel_loss.best.pth").write_text("")
     out = run_recipe(tmp_path, "--stage", "5")
     assert "needs exp/voc_s/valid.mel_loss.best.pth, which does not exist: run stage 4 first" in out.stdout
+
+
+@pytest.mark.parametrize("samples", [1, 10, 32])
+def test_decoding_refuses_clips_shorter_than_the_model_needs_before_writing(samples, tmp_path):
+    model = save_vocoder(tmp_path / "exp")  # n_fft 64: the log-mel needs 33 samples
+    scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2, "tiny": samples / FS})
+    with pytest.raises(ValueError, match=f"{tmp_path / 'test' / 'tiny.wav'} \\(tiny\\) has {samples} samples, fewer than the 33"):
+        gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    assert not (tmp_path / "decode").exists()
+
+
+def write_feats(directory: Path, feats: dict) -> Path:
+    """feats.ark/feats.scp of ``{utt_id: (frames, n_mels) array}``."""
+    directory.mkdir(parents=True)
+    with kaldiio.WriteHelper(f"ark,scp:{directory / 'feats.ark'},{directory / 'feats.scp'}") as writer:
+        for utt, mel in feats.items():
+            writer(utt, mel.astype(np.float32))
+    return directory / "feats.scp"
+
+
+def test_decoding_names_a_bad_utterance_and_file_and_finishes_the_rest(tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    nan = np.random.default_rng(0).standard_normal((20, 16))
+    nan[3, 5] = np.nan
+    scp = write_feats(tmp_path / "feats", {"good1": np.zeros((20, 16)), "nan": nan, "good2": np.ones((9, 16))})
+    cmd = ["--model_file", str(model), "--data_path_and_name_and_type", f"{scp},feats,kaldi_ark",
+           "--output_dir", str(tmp_path / "decode")]  # fmt: skip
+    with pytest.raises(ValueError, match="1 of 3 utterances could not be decoded") as error:
+        gan_vocoder_inference.main(cmd)
+    assert f"nan (from {scp}): VocosGenerator got a log-mel with 1 NaN or infinite values" in str(error.value)
+    assert sorted(p.name for p in (tmp_path / "decode").iterdir()) == ["wav"]  # no wav.scp, no .lock
+    assert sorted(p.name for p in (tmp_path / "decode" / "wav").iterdir()) == ["good1.wav", "good2.wav"]
+
+
+def test_a_full_disk_while_decoding_leaves_no_truncated_file(tmp_path, monkeypatch):
+    model = save_vocoder(tmp_path / "exp")
+    scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2})
+
+    def write_half_then_fail(path, audio, fs, subtype, format):
+        Path(path).write_bytes(b"RIFF" + bytes(100))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(audio_lib.soundfile, "write", write_half_then_fail)
+    out = tmp_path / "decode" / "wav" / "utt1.wav"
+    with pytest.raises(OSError, match=f"cannot write {out}: No space left on device; nothing was written there. Fix: free disk space"):
+        gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    assert list((tmp_path / "decode" / "wav").iterdir()) == []
+
+
+def test_a_second_decoding_into_the_same_folder_is_refused(tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2})
+    (tmp_path / "decode").mkdir()
+    (tmp_path / "decode" / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}\n")
+    with pytest.raises(RuntimeError, match="is being written by another gan_vocoder_inference run"):
+        gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    assert [p.name for p in (tmp_path / "decode").iterdir()] == [".lock"]
+
+
+@pytest.mark.parametrize("name, kind", [("speech", "sound"), ("feats", "kaldi_ark")])
+def test_decoding_refuses_shell_commands_in_its_lists(name, kind, tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    wav = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2}).parent / "utt1.wav"
+    scp = tmp_path / "list.scp"
+    scp.write_text(f"utt1 touch {tmp_path / 'ran'}; cat {wav} |\n")
+    cmd = ["--model_file", str(model), "--data_path_and_name_and_type", f"{scp},{name},{kind}",
+           "--output_dir", str(tmp_path / "decode")]  # fmt: skip
+    with pytest.raises(ValueError, match=f"{scp}: the .* of utt1 is a shell command .*format_wav_scp"):
+        gan_vocoder_inference.main(cmd)
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "decode").exists()
+    if kind == "kaldi_ark":  # a list you trust: kaldiio runs it
+        kaldiio.save_mat(str(tmp_path / "utt1.mat"), np.zeros((9, 16), np.float32))
+        scp.write_text(f"utt1 touch {tmp_path / 'ran'}; cat {tmp_path / 'utt1.mat'} |\n")
+        gan_vocoder_inference.main([*cmd, "--allow_pipes", "true"])
+        assert (tmp_path / "ran").exists() and (tmp_path / "decode" / "wav.scp").exists()

@@ -23,10 +23,10 @@ named with its input file and the rest is decoded; the failures are listed at th
 by 16-bit PCM) are named in a warning.
 
 Inputs are read by ESPnet's readers. Kaldi's shell commands (a list value ending in
-``|``, e.g. ``utt1 sox a.flac -t wav - |``) are refused in both kinds of input, because
-lists handed over by others must not run commands; format such data first
-(``espnet2_spiking.bin.format_wav_scp``, the recipe's stage 2), or pass
-``--allow_pipes true`` for lists you trust.
+``|``, e.g. ``utt1 sox a.flac -t wav - |``) are refused, because lists handed over by
+others must not run commands: format such audio first (``espnet2_spiking.bin.format_wav_scp``,
+the recipe's stage 2; ESPnet's ``sound`` reader reads files only anyway), and pass
+``--allow_pipes true`` to let kaldiio run the commands of a ``kaldi_ark`` list you trust.
 
 ``--model_file`` may also be a vocoder directory or the archive of ``bin/pack_vocoder``;
 ``--ngpu 1`` decodes on a GPU. In Python, :class:`espnet2_spiking.vocoder.Vocoder` decodes.
@@ -51,9 +51,13 @@ from espnet2_spiking.vocoder import DEFAULT_CHUNK_SECONDS, Vocoder
 
 
 def check_inputs(data_path_and_name_and_type, vocoder: Vocoder, allow_pipes: bool = False):
-    """The pre-flight of decoding: lists, keys, pipes and, for audio, every file's header."""
+    """The pre-flight of decoding: lists, keys, shell commands and, for audio, every file's header.
+
+    ESPnet's ``sound`` reader reads files only, so a command there is always refused;
+    kaldiio runs those of a ``kaldi_ark`` list, which ``allow_pipes`` lets through.
+    """
     for path, _, kind in data_path_and_name_and_type:
-        if kind == "sound" and not allow_pipes:
+        if kind == "sound":
             check_wav_scp(path, vocoder.fs, vocoder.feats_extract.min_samples)
             continue
         entries = read_scp(path)  # keys become file names: refuse duplicates and unsafe ones first
@@ -153,7 +157,7 @@ def get_parser() -> argparse.ArgumentParser:
         required=True,
         action="append",
         help="e.g. dump/raw/test/wav.scp,speech,sound or feats.scp,feats,kaldi_ark; read by ESPnet's "
-        "readers, with Kaldi's shell commands ('cmd |' values) refused unless --allow_pipes true",
+        "readers; Kaldi's shell commands ('cmd |' values) are refused (see --allow_pipes)",
     )
     parser.add_argument("--output_dir", type=str, required=True)
     parser.add_argument(
@@ -172,8 +176,8 @@ def get_parser() -> argparse.ArgumentParser:
         "--allow_pipes",
         type=str2bool,
         default=False,
-        help="Run Kaldi shell commands ('cmd |' values) of the input lists, as ESPnet does; refused by "
-        "default, since a list handed over by someone else must not run commands",
+        help="Let kaldiio run the Kaldi shell commands ('cmd |' values) of kaldi_ark lists; refused by "
+        "default, since a list handed over by someone else must not run commands (sound lists: files only)",
     )
     parser.add_argument("--log_level", type=str, default="INFO")
     return parser

@@ -38,8 +38,9 @@ PCM_16 = "PCM_16"
 
 
 def is_pipe(value: str) -> bool:
-    """Whether a ``wav.scp``/``feats.scp`` value is a Kaldi pipe (a command ending in ``|``)."""
-    return value.rstrip().endswith("|")
+    """Whether a ``wav.scp``/``feats.scp`` value is a Kaldi pipe (``cmd |``; kaldiio also runs ``| cmd``)."""
+    value = value.strip()
+    return value.endswith("|") or value.startswith("|")
 
 
 def refuse_pipe(value: str, where: str):
@@ -78,7 +79,7 @@ def read_audio(value: str, where: str = "", allow_pipes: bool = False) -> Tuple[
         if not allow_pipes:
             refuse_pipe(value, where.rstrip(": ") or "the audio")
         try:
-            out = subprocess.run(value.rstrip()[:-1], shell=True, capture_output=True, check=True).stdout
+            out = subprocess.run(value.strip().strip("|"), shell=True, capture_output=True, check=True).stdout
             return soundfile.read(io.BytesIO(out), dtype="float32")
         except subprocess.CalledProcessError as e:
             error = e.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit status {e.returncode}"]
