@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import kaldiio
@@ -260,3 +261,16 @@ def test_decoding_refuses_shell_commands_in_its_lists(name, kind, tmp_path):
         scp.write_text(f"utt1 touch {tmp_path / 'ran'}; cat {tmp_path / 'utt1.mat'} |\n")
         gan_vocoder_inference.main([*cmd, "--allow_pipes", "true"])
         assert (tmp_path / "ran").exists() and (tmp_path / "decode" / "wav.scp").exists()
+
+
+def test_entry_points_start_without_dependency_noise(tmp_path):
+    """ESPnet's import of g2p_en tried to download NLTK data (8 error lines offline) and printed a
+    Flash Attention notice, at every start of every entry point."""
+    out = subprocess.run(
+        [sys.executable, "-m", "espnet2_spiking.bin.format_wav_scp", "--in_dir", str(tmp_path / "none"),
+         "--out_dir", str(tmp_path / "out"), "--fs", "8000"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.splitlines()[-1] == f"format_wav_scp: {tmp_path / 'none' / 'wav.scp'} does not exist: prepare {tmp_path / 'none'} first (the recipe's stage 1, local/data.sh)."
+    assert "nltk" not in out.stderr.lower() and "Traceback" not in out.stderr
