@@ -178,6 +178,16 @@ def test_recipe_names_the_stage_to_run_first(args, message, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmd.sh", "path.sh", "utils", "voc.sh"]
 
 
+def test_recipe_names_a_set_name_with_a_space(tmp_path):
+    for name in ("tr", "dv", "my test"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        (tmp_path / "data" / name / "wav.scp").write_text("")
+    out = run_recipe(tmp_path, "--stage", "2", "--stop_stage", "2", "--test_sets", "my test")
+    assert out.returncode != 0
+    assert "'data/my test' has a space in its name, but set names cannot hold spaces" in out.stdout + out.stderr
+    assert "mv 'data/my test' 'data/my_test'" in out.stdout + out.stderr
+
+
 def test_recipe_stage_5_needs_the_trained_student(tmp_path):
     for name in ("wav.scp", "feats.scp"):
         (tmp_path / "dump" / "raw" / "ts").mkdir(parents=True, exist_ok=True)
