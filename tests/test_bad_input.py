@@ -2,6 +2,7 @@
 file, at the first place the problem can be seen, and nothing already written changes."""
 
 import errno
+import importlib
 import json
 import logging
 import os
@@ -284,3 +285,24 @@ def test_entry_points_start_without_dependency_noise(tmp_path):
     assert out.returncode == 1 and out.stdout == ""
     assert out.stderr.splitlines()[-1] == f"format_wav_scp: {tmp_path / 'none' / 'wav.scp'} does not exist: prepare {tmp_path / 'none'} first (the recipe's stage 1, local/data.sh)."
     assert "nltk" not in out.stderr.lower() and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "entry, args, message",
+    [
+        ("benchmark", ["--out_dir", "b", "--batch_sizes", "1", "0"], "--batch_sizes: expected a whole number >= 1, got '0'"),
+        ("evaluate", ["--ref_scp", "r", "--gen_scp", "g", "--out_dir", "e", "--nj", "-2"], "--nj: expected a whole number >= 1, got '-2'"),
+        ("evaluate", ["--ref_scp", "r", "--gen_scp", "g", "--out_dir", "e", "--max_length_diff", "nan"], "--max_length_diff: expected a finite number >= 0, got 'nan'"),
+        ("export_onnx", ["--out", "x.onnx", "--opset", "12"], "--opset 12: the vocoder's inverse STFT needs opset 18 or newer"),
+        ("format_wav_scp", ["--in_dir", "d", "--out_dir", "o", "--fs", "0"], "--fs must be a positive whole number of Hz, got 0"),
+        ("format_wav_scp", ["--in_dir", "d", "--out_dir", "o", "--fs", "8000", "--min_duration", "-1"], "--min_duration must be a number of seconds >= 0, got -1.0"),
+        ("format_wav_scp", ["--in_dir", "d", "--out_dir", "o", "--fs", "8000", "--min_duration", "3", "--max_duration", "2"], "--min_duration 3.0 s is above max_duration 2.0 s"),
+    ],
+)  # fmt: skip
+def test_entry_points_refuse_numbers_out_of_range_naming_the_option(entry, args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the relative output paths would be written here
+    module = importlib.import_module(f"espnet2_spiking.bin.{entry}")
+    with pytest.raises(SystemExit) as exit_:
+        module.main(args)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -73,3 +73,20 @@ def test_vocoder_chunks_automatically_above_the_set_length(tmp_path):
     calls.clear()
     chunked.decode(torch.randn(10, 16))  # not above the length: decoded whole
     assert calls == [10]
+
+
+def test_every_pytorch_decoding_path_refuses_a_nan_mel():
+    """The checks every path shares (ONNX: tests/test_onnx.py): whole, chunked, ESPnet's TTS face, training."""
+    vocoder = Vocoder.from_generator(GENERATORS["vocos"](), fs=TINY_MEL["fs"], chunk_seconds=16 * 16 / 8000)
+    mel = torch.randn(40, 16)
+    mel[30, 2] = float("nan")
+    assert vocoder.chunk_frames == 16 and mel.size(0) > vocoder.chunk_frames
+    paths = {
+        "chunked": vocoder.decode,
+        "whole": vocoder.generator.inference,
+        "text-to-speech": vocoder,  # Text2Speech calls the vocoder with the mel
+        "joint training": lambda m: vocoder.generator(m.T[None]),
+    }
+    for name, decode in paths.items():
+        with pytest.raises(ValueError, match="got a log-mel with 1 NaN or infinite values"):
+            decode(mel)
