@@ -214,7 +214,7 @@ def check_wav_scp(scp: Union[str, Path], fs: int, min_samples: int = 1):
             )
         if info.frames < min_samples:
             raise ValueError(
-                f"{scp}: {path} ({utt}) has {info.frames} samples, fewer than the {min_samples} it needs "
-                f"(the FFT size n_fft). Remove it from {scp}, or format the data with a minimum duration "
+                f"{scp}: {path} ({utt}) has {info.frames} samples, fewer than the {min_samples} that the model's "
+                f"log-mel needs here. Remove it from {scp}, or format the data with a minimum duration "
                 f"(the recipe's --min_wav_duration; format_wav_scp --min_duration {min_samples / fs:.3f})."
             )
