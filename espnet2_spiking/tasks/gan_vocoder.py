@@ -91,7 +91,8 @@ class GANVocoderTask(AbsTask):
             type=str2bool,
             default=True,
             help="Check every training/validation audio file (exists, mono, fs; validation clips at least "
-            "n_fft samples) before training.",
+            "n_fft samples; no Kaldi shell commands 'cmd |', which ESPnet's sound reader cannot read: format "
+            "such data with espnet2_spiking.bin.format_wav_scp) before training.",
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
