@@ -95,6 +95,8 @@ class VocosGenerator(MelVocoder):
         kernel_size: Depthwise kernel of the blocks.
         n_fft: FFT size of the ISTFT head.
         hop_length: Frame shift; also ``upsample_factor``.
+        padding: ISTFT padding, ``"same"`` (the public Vocos models) or ``"center"`` (the
+            reference Spiking Vocos's teacher); see :class:`~espnet2_spiking.gan_vocoder.istft_head.ISTFT`.
         stats_file: Global-MVN statistics of a normalising text-to-mel model (see ``MelVocoder``).
     """
 
@@ -109,9 +111,10 @@ class VocosGenerator(MelVocoder):
         kernel_size: int = 7,
         n_fft: int = 1024,
         hop_length: int = 256,
+        padding: str = "same",
         stats_file: Optional[str] = None,
     ):
-        super().__init__(in_channels, dim, n_fft, hop_length, stats_file)
+        super().__init__(in_channels, dim, n_fft, hop_length, padding, stats_file)
         self.settings = constructor_settings(self, locals())
         self.backbone = VocosBackbone(
             in_channels, dim, intermediate_dim, num_layers, layer_scale_init_value, kernel_size
