@@ -2,6 +2,7 @@ import pytest
 import torch
 from spikingjelly.activation_based import monitor, neuron
 
+from espnet2_spiking.gan_vocoder.convert import generator_weights
 from espnet2_spiking.gan_vocoder.istft_head import ISTFT
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator, fuse_time_steps
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
@@ -58,7 +59,7 @@ def test_teacher_matches_upstream_vocos(padding):
     for p in upstream.parameters():  # random weights everywhere, not the zero-init biases
         torch.nn.init.normal_(p, std=0.1)
     teacher = VocosGenerator(**make_vocos_args(padding=padding)).eval()
-    teacher.load_vocos_state_dict(upstream.state_dict())
+    teacher.load_state_dict(generator_weights(upstream.state_dict())[0])
     mel = torch.randn(2, 16, 30)
     with torch.no_grad():
         wav = teacher(mel)[:, 0]
@@ -78,7 +79,7 @@ def test_teacher_loads_full_size_upstream_state_dict():
         ISTFTHead(dim=512, n_fft=1024, hop_length=256, padding="same"),
     ).eval()
     teacher = VocosGenerator().eval()
-    teacher.load_vocos_state_dict(upstream.state_dict())
+    teacher.load_state_dict(generator_weights(upstream.state_dict())[0])
     mel = torch.randn(1, 100, 20)
     with torch.no_grad():
         assert torch.allclose(teacher(mel)[:, 0], upstream.decode(mel), atol=1e-5)
