@@ -2,21 +2,7 @@ import pytest
 import torch
 
 from espnet2_spiking.gan_vocoder.temporal_shift import TemporalShift, channel_groups, temporal_shift
-
-
-def shift_channel_by_channel(u, first, second, direction):
-    """The shift written out one channel and one time step at a time: the reference's rule
-    (channels [0, first) read step t + 1, [first, second) step t - 1, zero beyond the ends)."""
-    steps, _, channels, _ = u.shape
-    out = torch.zeros_like(u)
-    for c in range(channels):
-        source = 1 if c < first else -1 if c < second else 0
-        if direction == "mirrored":
-            source = -source
-        for t in range(steps):
-            if 0 <= t + source < steps:
-                out[t, :, c] = u[t + source, :, c]
-    return out
+from tests.helpers import shift_channel_by_channel
 
 
 @pytest.mark.parametrize(
