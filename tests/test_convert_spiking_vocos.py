@@ -22,9 +22,12 @@ from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.vocoder import Vocoder, pack_vocoder
 from tests.helpers import shift_channel_by_channel
 
-FEATURES = dict(sample_rate=8000, n_fft=64, hop_length=16, n_mels=16, padding="center")
-DIM, INTERMEDIATE, LAYERS, STEPS = 12, 24, 2, 3
-FOLDING = 6  # 12 channels in 6 groups of 2: channels 0-1 read step t + 1, 2-5 step t - 1 (not quarters)
+# Sizes of the reference-format checkpoints: TINY for the tests; FULL, the reference's configs
+# (configs/vocos*.yaml), for measurements (docs/notes/reference_equivalence.py).
+TINY = dict(sample_rate=8000, n_fft=64, hop_length=16, n_mels=16, dim=12, intermediate_dim=24, num_layers=2,
+            snn_timestep=3, channel_folding_factor=6)  # 12 channels in 6 groups of 2: not quarters
+FULL = dict(sample_rate=24000, n_fft=1024, hop_length=256, n_mels=100, dim=512, intermediate_dim=1536, num_layers=8,
+            snn_timestep=4, channel_folding_factor=32)
 VARIANTS = {  # run name: (experiment class, backbone class)
     "vocos": ("vocos.experiment.VocosExp", "vocos.models.VocosBackbone"),
     "spikingv3": ("vocos.experiment.VocosExp", "vocos.spiking_modelsv3.SpikingVocosBackbone"),
@@ -40,24 +43,23 @@ VARIANTS = {  # run name: (experiment class, backbone class)
 }
 
 
-def backbone_args(variant):
-    args = dict(input_channels=16, dim=DIM, intermediate_dim=INTERMEDIATE, num_layers=LAYERS)
-    args.update(layer_scale_init_value=None, adanorm_num_embeddings=None)
-    if variant != "vocos":
-        args["snn_timestep"] = STEPS
-    if "TSM" in variant:
-        args.update(channel_folding_factor=FOLDING, tsm_penalty_factor=0.5)
-    return args
-
-
-def lightning_config(variant):
+def lightning_config(variant, size=TINY):
     """The Lightning CLI's config.yaml of a reference training run (trimmed to what matters here)."""
-    experiment, backbone = VARIANTS[variant]
+    experiment, backbone_class = VARIANTS[variant]
+    features = {k: size[k] for k in ("sample_rate", "n_fft", "hop_length", "n_mels")}
+    backbone = dict(input_channels=size["n_mels"], dim=size["dim"], intermediate_dim=size["intermediate_dim"],
+                    num_layers=size["num_layers"], layer_scale_init_value=None, adanorm_num_embeddings=None)
+    if variant != "vocos":
+        backbone["snn_timestep"] = size["snn_timestep"]
+    if "TSM" in variant:
+        backbone.update(channel_folding_factor=size["channel_folding_factor"], tsm_penalty_factor=0.5)
+    head = dict(dim=size["dim"], n_fft=size["n_fft"], hop_length=size["hop_length"], padding="center")
     init_args = dict(
-        feature_extractor=dict(class_path="vocos.feature_extractors.MelSpectrogramFeatures", init_args=FEATURES),
-        backbone=dict(class_path=backbone, init_args=backbone_args(variant)),
-        head=dict(class_path="vocos.heads.ISTFTHead", init_args=dict(dim=DIM, n_fft=64, hop_length=16, padding="center")),
-        sample_rate=8000,
+        feature_extractor=dict(class_path="vocos.feature_extractors.MelSpectrogramFeatures",
+                               init_args=dict(features, padding="center")),
+        backbone=dict(class_path=backbone_class, init_args=backbone),
+        head=dict(class_path="vocos.heads.ISTFTHead", init_args=head),
+        sample_rate=size["sample_rate"],
         initial_learning_rate=0.0005,
         mel_loss_coeff=45.0,
         mrd_loss_coeff=0.1,
@@ -72,51 +74,53 @@ def lightning_config(variant):
     )
 
 
-def reference_state_dict(variant):
+def reference_state_dict(variant, size=TINY):
     """Random weights under the reference's names (its modules' structure), with its other parts."""
     spiking, tsm = variant != "vocos", "TSM" in variant
+    dim, inner, mels, bins = size["dim"], size["intermediate_dim"], size["n_mels"], size["n_fft"] // 2 + 1
     r = lambda *shape, std=0.3: std * torch.randn(shape)  # noqa: E731
     sd = {
-        "feature_extractor.mel_spec.spectrogram.window": torch.hann_window(64),
-        "feature_extractor.mel_spec.mel_scale.fb": torch.rand(33, 16),
-        "backbone.embed.weight": r(DIM, 16, 7),
-        "backbone.embed.bias": r(DIM),
+        "feature_extractor.mel_spec.spectrogram.window": torch.hann_window(size["n_fft"]),
+        "feature_extractor.mel_spec.mel_scale.fb": torch.rand(bins, mels),
+        "backbone.embed.weight": r(dim, mels, 7, std=0.3 * (16 / mels) ** 0.5),
+        "backbone.embed.bias": r(dim),
     }
     if not spiking:
-        sd.update({"backbone.norm.weight": 1 + r(DIM, std=0.1), "backbone.norm.bias": r(DIM, std=0.1)})
-    for i in range(LAYERS):
+        sd.update({"backbone.norm.weight": 1 + r(dim, std=0.1), "backbone.norm.bias": r(dim, std=0.1)})
+    for i in range(size["num_layers"]):
         p = f"backbone.convnext.{i}."
         if tsm:
             sd[p + "alpha"] = torch.tensor(0.5) + r(std=0.2)
-        sd.update({p + "dwconv.weight": r(DIM, 1, 7), p + "dwconv.bias": r(DIM, std=0.1)})
-        sd.update({p + "norm.weight": 1.5 + r(DIM, std=0.1), p + "norm.bias": r(DIM, std=0.1)})
+        sd.update({p + "dwconv.weight": r(dim, 1, 7), p + "dwconv.bias": r(dim, std=0.1)})
+        sd.update({p + "norm.weight": 1.5 + r(dim, std=0.1), p + "norm.bias": r(dim, std=0.1)})
         if spiking:
             sd[p + "neuron1.w"] = r(std=0.5)
         # wide enough for the second neuron layer to fire on the first layer's sparse spikes
-        sd.update({p + "pwconv1.weight": r(INTERMEDIATE, DIM, std=1.0), p + "pwconv1.bias": 1 + r(INTERMEDIATE)})
+        sd.update({p + "pwconv1.weight": r(inner, dim, std=(12 / dim) ** 0.5), p + "pwconv1.bias": 1 + r(inner)})
         if spiking:
             sd[p + "neuron2.w"] = r(std=0.5)
-        sd.update({p + "pwconv2.weight": r(DIM, INTERMEDIATE), p + "pwconv2.bias": r(DIM)})
-        sd[p + "gamma"] = r(DIM, std=0.5)
-    sd.update({"backbone.final_layer_norm.weight": 1 + r(DIM, std=0.1), "backbone.final_layer_norm.bias": r(DIM)})
-    sd.update({"head.out.weight": r(66, DIM), "head.out.bias": r(66), "head.istft.window": torch.hann_window(64)})
+        sd.update({p + "pwconv2.weight": r(dim, inner, std=0.3 * (24 / inner) ** 0.5), p + "pwconv2.bias": r(dim)})
+        sd[p + "gamma"] = r(dim, std=0.5)
+    sd.update({"backbone.final_layer_norm.weight": 1 + r(dim, std=0.1), "backbone.final_layer_norm.bias": r(dim)})
+    sd.update({"head.out.weight": r(2 * bins, dim, std=0.3 * (12 / dim) ** 0.5), "head.out.bias": r(2 * bins)})
+    sd["head.istft.window"] = torch.hann_window(size["n_fft"])
     # what the generator leaves out: the experiment's STFT and loss buffers, the discriminators,
     # and for a distilled student the teacher and the feature adapters
-    sd.update({"stft.window": torch.hann_window(64), "melspec_loss.mel_spec.mel_scale.fb": torch.rand(33, 16)})
+    sd.update({"stft.window": torch.hann_window(size["n_fft"]), "melspec_loss.mel_spec.mel_scale.fb": torch.rand(bins, mels)})
     sd.update({"multiperioddisc.discriminators.0.convs.0.weight": r(32, 1, 5, 1)})
     sd.update({"multiresddisc.discriminators.0.convs.0.weight": r(32, 1, 3, 9)})
     if "distill" in variant:
-        sd.update({"teacher_model.backbone.embed.weight": r(DIM, 16, 7), "teacher_model.head.out.bias": r(66)})
-        sd.update({"feature_adapters.1.conv1x1.weight": r(DIM, DIM, 1), "feature_adapters.1.norm.weight": r(DIM)})
+        sd.update({"teacher_model.backbone.embed.weight": r(dim, mels, 7), "teacher_model.head.out.bias": r(2 * bins)})
+        sd.update({"feature_adapters.1.conv1x1.weight": r(dim, dim, 1), "feature_adapters.1.norm.weight": r(dim)})
     return sd
 
 
-def write_run(root, variant, state_dict=None, config=None):
+def write_run(root, variant, state_dict=None, config=None, size=TINY):
     """logs/<run>/version_0/{config.yaml, checkpoints/last.ckpt}, as the reference's training leaves them."""
     run = root / "logs" / variant / "version_0"
     (run / "checkpoints").mkdir(parents=True)
-    (run / "config.yaml").write_text(yaml.safe_dump(config or lightning_config(variant)))
-    state_dict = state_dict if state_dict is not None else reference_state_dict(variant)
+    (run / "config.yaml").write_text(yaml.safe_dump(config or lightning_config(variant, size)))
+    state_dict = state_dict if state_dict is not None else reference_state_dict(variant, size)
     checkpoint = {
         "epoch": 3,
         "global_step": 2000,
@@ -127,49 +131,55 @@ def write_run(root, variant, state_dict=None, config=None):
         "optimizer_states": [{"state": {0: {"step": torch.tensor(1000.0)}}, "param_groups": [{"lr": 5e-4, "params": [0]}]}],
         "lr_schedulers": [{"base_lrs": [5e-4], "last_epoch": 1000, "lr_lambdas": [{}]}],
         "hparams_name": "kwargs",
-        "hyper_parameters": {"sample_rate": 8000, "initial_learning_rate": 5e-4},
+        "hyper_parameters": {"sample_rate": size["sample_rate"], "initial_learning_rate": 5e-4},
     }
     torch.save(checkpoint, run / "checkpoints" / "last.ckpt")
     return run / "checkpoints" / "last.ckpt", state_dict
 
 
-def reference_features(audio):
+def reference_features(audio, size=TINY):
     """The reference's MelSpectrogramFeatures (centred frames): log(clamp(mel magnitude, 1e-7))."""
-    mel = torchaudio.transforms.MelSpectrogram(8000, n_fft=64, hop_length=16, n_mels=16, center=True, power=1)
+    mel = torchaudio.transforms.MelSpectrogram(
+        size["sample_rate"], n_fft=size["n_fft"], hop_length=size["hop_length"], n_mels=size["n_mels"], power=1
+    )
     return torch.log(torch.clamp(mel(audio), min=1e-7))
 
 
-def reference_decode(sd, variant, mel):
-    """The reference's backbone and ISTFT head, from its weights: mel (B, 16, L) -> waveform (B, (L - 1) * 16)."""
-    ln = lambda x, name: F.layer_norm(x, (DIM,), sd[name + ".weight"], sd[name + ".bias"], eps=1e-6)  # noqa: E731
+def reference_decode(sd, variant, mel, size=TINY):
+    """The reference's backbone and ISTFT head from its weights: mel (B, n_mels, L) -> waveform (B, (L - 1) * hop)."""
+    dim, steps, n_fft, hop = size["dim"], size["snn_timestep"], size["n_fft"], size["hop_length"]
+    ln = lambda x, name: F.layer_norm(x, (dim,), sd[name + ".weight"], sd[name + ".bias"], eps=1e-6)  # noqa: E731
     x = F.conv1d(mel, sd["backbone.embed.weight"], sd["backbone.embed.bias"], padding=3)
     if variant == "vocos":  # ConvNeXt blocks
         x = ln(x.transpose(1, 2), "backbone.norm").transpose(1, 2)
-        for i in range(LAYERS):
+        for i in range(size["num_layers"]):
             p = f"backbone.convnext.{i}."
-            y = F.conv1d(x, sd[p + "dwconv.weight"], sd[p + "dwconv.bias"], padding=3, groups=DIM)
+            y = F.conv1d(x, sd[p + "dwconv.weight"], sd[p + "dwconv.bias"], padding=3, groups=dim)
             y = F.gelu(F.linear(ln(y.transpose(1, 2), p + "norm"), sd[p + "pwconv1.weight"], sd[p + "pwconv1.bias"]))
             y = sd[p + "gamma"] * F.linear(y, sd[p + "pwconv2.weight"], sd[p + "pwconv2.bias"])
             x = x + y.transpose(1, 2)
     else:  # Spiking ConvNeXt blocks on the membrane potential (T, B, C, L)
         B, _, L = x.shape
-        u = x.unsqueeze(0).repeat(STEPS, 1, 1, 1)
-        for i in range(LAYERS):
+        factor = size["channel_folding_factor"]  # groups of dim // factor channels: factor // 4 move, then factor // 2
+        groups = (factor // 4 * (dim // factor), factor // 2 * (dim // factor))
+        u = x.unsqueeze(0).repeat(steps, 1, 1, 1)
+        for i in range(size["num_layers"]):
             p = f"backbone.convnext.{i}."
-            x_in = u + sd[p + "alpha"] * shift_channel_by_channel(u, 2, 6) if "TSM" in variant else u
-            xc = F.conv1d(x_in.flatten(0, 1), sd[p + "dwconv.weight"], sd[p + "dwconv.bias"], padding=3, groups=DIM)
+            x_in = u + sd[p + "alpha"] * shift_channel_by_channel(u, *groups) if "TSM" in variant else u
+            xc = F.conv1d(x_in.flatten(0, 1), sd[p + "dwconv.weight"], sd[p + "dwconv.bias"], padding=3, groups=dim)
             xc = ln(xc.transpose(1, 2), p + "norm")  # (T * B, L, C)
             lif1, lif2 = (neuron.ParametricLIFNode(v_threshold=1.0, step_mode="m") for _ in range(2))
             lif1.w.data.copy_(sd[p + "neuron1.w"])
             lif2.w.data.copy_(sd[p + "neuron2.w"])
-            h = F.gelu(F.linear(lif1(xc.reshape(STEPS, B, L, DIM)).flatten(0, 1), sd[p + "pwconv1.weight"], sd[p + "pwconv1.bias"]))
-            y = F.linear(lif2(h.reshape(STEPS, B, L, -1)).flatten(0, 1), sd[p + "pwconv2.weight"], sd[p + "pwconv2.bias"])
-            u = u + (sd[p + "gamma"] * (y * xc)).transpose(1, 2).reshape(STEPS, B, DIM, L)
-        x = (u * 0.9 ** torch.arange(STEPS - 1, -1, -1.0).view(-1, 1, 1, 1)).sum(0)
+            h = F.linear(lif1(xc.reshape(steps, B, L, dim)).flatten(0, 1), sd[p + "pwconv1.weight"], sd[p + "pwconv1.bias"])
+            y = F.linear(lif2(F.gelu(h).reshape(steps, B, L, -1)).flatten(0, 1), sd[p + "pwconv2.weight"], sd[p + "pwconv2.bias"])
+            u = u + (sd[p + "gamma"] * (y * xc)).transpose(1, 2).reshape(steps, B, dim, L)
+        x = (u * 0.9 ** torch.arange(steps - 1, -1, -1.0).view(-1, 1, 1, 1)).sum(0)
     spec = F.linear(ln(x.transpose(1, 2), "backbone.final_layer_norm"), sd["head.out.weight"], sd["head.out.bias"])
     log_mag, phase = spec.transpose(1, 2).chunk(2, dim=1)
     mag = torch.exp(log_mag).clip(max=1e2)
-    return torch.istft(mag * (torch.cos(phase) + 1j * torch.sin(phase)), 64, 16, 64, torch.hann_window(64), center=True)
+    window = torch.hann_window(n_fft)
+    return torch.istft(mag * (torch.cos(phase) + 1j * torch.sin(phase)), n_fft, hop, n_fft, window, center=True)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -185,11 +195,11 @@ def test_converted_checkpoint_holds_the_weights_and_decodes_as_the_reference(var
     assert type(generator) is (VocosGenerator if variant == "vocos" else SpikingVocosGenerator)
     assert generator.head.istft.padding == "center"
     if variant != "vocos":
-        assert generator.backbone.time_steps == STEPS
+        assert generator.backbone.time_steps == TINY['snn_timestep']
         tsm = generator.backbone.convnext[0].tsm
         assert (tsm is not None) == ("TSM" in variant)
         if tsm is not None:
-            assert (tsm.folding_factor, tsm.direction) == (FOLDING, "reference")
+            assert (tsm.folding_factor, tsm.direction) == (TINY['channel_folding_factor'], "reference")
 
     # every weight of the generator is the checkpoint's, under the plugin's names
     ours = generator.state_dict()
@@ -213,7 +223,7 @@ def test_converted_checkpoint_holds_the_weights_and_decodes_as_the_reference(var
     assert expected.abs().max() > 0.05
     assert torch.allclose(wav, expected, atol=1e-5)
     rates = [s.float().mean().item() for s in spikes.records]
-    assert len(rates) == (0 if variant == "vocos" else 2 * LAYERS)
+    assert len(rates) == (0 if variant == "vocos" else 2 * TINY['num_layers'])
     assert all(0 < rate < 0.9 for rate in rates)  # every neuron layer fires, and not always
 
 
@@ -237,7 +247,7 @@ def test_config_lookup(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"version_0/config\.yaml.*version_0/hparams\.yaml.*--config"):
         main(["--checkpoint_path", str(checkpoint), "--out_dir", str(tmp_path / "a")])
     main(["--checkpoint_path", str(checkpoint), "--out_dir", str(tmp_path / "a"), "--config", str(tmp_path / "elsewhere.yaml")])
-    assert Vocoder.from_pretrained(tmp_path / "a").generator.backbone.time_steps == STEPS
+    assert Vocoder.from_pretrained(tmp_path / "a").generator.backbone.time_steps == TINY['snn_timestep']
 
     # Lightning's own hparams.yaml: flat, and without the modules (the experiment ignores them)
     (run / "hparams.yaml").write_text(yaml.safe_dump({"sample_rate": 8000, "initial_learning_rate": 5e-4}))
