@@ -106,7 +106,8 @@ def reference_state_dict(variant, size=TINY):
     sd["head.istft.window"] = torch.hann_window(size["n_fft"])
     # what the generator leaves out: the experiment's STFT and loss buffers, the discriminators,
     # and for a distilled student the teacher and the feature adapters
-    sd.update({"stft.window": torch.hann_window(size["n_fft"]), "melspec_loss.mel_spec.mel_scale.fb": torch.rand(bins, mels)})
+    sd["stft.window"] = torch.hann_window(size["n_fft"])
+    sd["melspec_loss.mel_spec.mel_scale.fb"] = torch.rand(bins, mels)
     sd.update({"multiperioddisc.discriminators.0.convs.0.weight": r(32, 1, 5, 1)})
     sd.update({"multiresddisc.discriminators.0.convs.0.weight": r(32, 1, 3, 9)})
     if "distill" in variant:
@@ -128,7 +129,9 @@ def write_run(root, variant, state_dict=None, config=None, size=TINY):
         "state_dict": state_dict,
         "loops": {"fit_loop": {"epoch_loop.state_dict": {"_batches_that_stepped": 1000}}},
         "callbacks": {"ModelCheckpoint{'monitor': 'val_loss', 'mode': 'min'}": {"best_model_score": torch.tensor(3.1)}},
-        "optimizer_states": [{"state": {0: {"step": torch.tensor(1000.0)}}, "param_groups": [{"lr": 5e-4, "params": [0]}]}],
+        "optimizer_states": [
+            {"state": {0: {"step": torch.tensor(1000.0)}}, "param_groups": [{"lr": 5e-4, "params": [0]}]}
+        ],
         "lr_schedulers": [{"base_lrs": [5e-4], "last_epoch": 1000, "lr_lambdas": [{}]}],
         "hparams_name": "kwargs",
         "hyper_parameters": {"sample_rate": size["sample_rate"], "initial_learning_rate": 5e-4},
@@ -171,8 +174,10 @@ def reference_decode(sd, variant, mel, size=TINY):
             lif1, lif2 = (neuron.ParametricLIFNode(v_threshold=1.0, step_mode="m") for _ in range(2))
             lif1.w.data.copy_(sd[p + "neuron1.w"])
             lif2.w.data.copy_(sd[p + "neuron2.w"])
-            h = F.linear(lif1(xc.reshape(steps, B, L, dim)).flatten(0, 1), sd[p + "pwconv1.weight"], sd[p + "pwconv1.bias"])
-            y = F.linear(lif2(F.gelu(h).reshape(steps, B, L, -1)).flatten(0, 1), sd[p + "pwconv2.weight"], sd[p + "pwconv2.bias"])
+            s1 = lif1(xc.reshape(steps, B, L, dim)).flatten(0, 1)
+            h = F.gelu(F.linear(s1, sd[p + "pwconv1.weight"], sd[p + "pwconv1.bias"]))
+            s2 = lif2(h.reshape(steps, B, L, -1)).flatten(0, 1)
+            y = F.linear(s2, sd[p + "pwconv2.weight"], sd[p + "pwconv2.bias"])
             u = u + (sd[p + "gamma"] * (y * xc)).transpose(1, 2).reshape(steps, B, dim, L)
         x = (u * 0.9 ** torch.arange(steps - 1, -1, -1.0).view(-1, 1, 1, 1)).sum(0)
     spec = F.linear(ln(x.transpose(1, 2), "backbone.final_layer_norm"), sd["head.out.weight"], sd["head.out.bias"])
@@ -246,7 +251,8 @@ def test_config_lookup(tmp_path):
     (run / "config.yaml").rename(tmp_path / "elsewhere.yaml")
     with pytest.raises(FileNotFoundError, match=r"version_0/config\.yaml.*version_0/hparams\.yaml.*--config"):
         main(["--checkpoint_path", str(checkpoint), "--out_dir", str(tmp_path / "a")])
-    main(["--checkpoint_path", str(checkpoint), "--out_dir", str(tmp_path / "a"), "--config", str(tmp_path / "elsewhere.yaml")])
+    main(["--checkpoint_path", str(checkpoint), "--out_dir", str(tmp_path / "a"),
+          "--config", str(tmp_path / "elsewhere.yaml")])
     assert Vocoder.from_pretrained(tmp_path / "a").generator.backbone.time_steps == TINY['snn_timestep']
 
     # Lightning's own hparams.yaml: flat, and without the modules (the experiment ignores them)
@@ -268,7 +274,8 @@ def test_refusals_say_what_was_found_and_expected(tmp_path):
     config = lightning_config("spikingv3")
     config["model"]["init_args"]["backbone"]["class_path"] = "vocos.spiking_modelsv2.SpikingVocosBackbone"
     checkpoint, _ = write_run(tmp_path / "unknown", "spikingv3", config=config)
-    with pytest.raises(ValueError, match=r"spiking_modelsv2\.SpikingVocosBackbone.*expected vocos\.models\.VocosBackbone or"):
+    expected = r"spiking_modelsv2\.SpikingVocosBackbone.*expected vocos\.models\.VocosBackbone or"
+    with pytest.raises(ValueError, match=expected):
         main(["--checkpoint_path", str(checkpoint), "--out_dir", str(tmp_path / "o")])
 
     config = lightning_config("spikingv3")

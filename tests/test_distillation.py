@@ -89,7 +89,9 @@ def test_tsm_input_pairs_each_blocks_mixed_input_with_the_previous_teacher_block
     distillation.attach_student(student)
     assert len(distillation.adapters) == 2
     dwconv_inputs = []
-    hooks = [b.dwconv.register_forward_hook(lambda m, i, o: dwconv_inputs.append(i[0])) for b in student.backbone.convnext]
+    hooks = [
+        b.dwconv.register_forward_hook(lambda m, i, o: dwconv_inputs.append(i[0])) for b in student.backbone.convnext
+    ]
     mel = torch.randn(2, 16, 12)
     feats, hiddens = student.hidden_states(mel)
     for hook in hooks:

@@ -81,7 +81,9 @@ def component(config: Dict[str, Any], name: str, accepted: Iterable[str], path: 
     return entry["class_path"], dict(entry.get("init_args") or {})
 
 
-def with_defaults(init_args: Dict[str, Any], defaults: Dict[str, Any], required: Iterable[str], where: str) -> Dict[str, Any]:
+def with_defaults(
+    init_args: Dict[str, Any], defaults: Dict[str, Any], required: Iterable[str], where: str
+) -> Dict[str, Any]:
     """``init_args`` completed with the class's ``defaults``; a missing required or unknown setting is refused."""
     known = set(defaults) | set(required)
     unknown = sorted(set(init_args) - known)
@@ -138,7 +140,10 @@ def convert_config(config: Dict[str, Any], path: Path, backbones: Dict[str, Tupl
         raise ValueError(f"{path}: head dim {head['dim']} differs from backbone dim {backbone['dim']}.")
 
     feats_extract_conf = dict(
-        fs=features["sample_rate"], n_fft=features["n_fft"], hop_length=features["hop_length"], n_mels=features["n_mels"]
+        fs=features["sample_rate"],
+        n_fft=features["n_fft"],
+        hop_length=features["hop_length"],
+        n_mels=features["n_mels"],
     )
     generator_conf = dict(
         in_channels=backbone["input_channels"],
@@ -215,7 +220,9 @@ def convert(
         The written ``model.pth`` and ``config.yaml``.
     """
     config = convert_config(read_yaml(config_file), config_file, backbones)
-    logging.info(f"{config_file}: features {config['feats_extract_conf']}, {config['generator']} {config['generator_conf']}")
+    logging.info(
+        f"{config_file}: features {config['feats_extract_conf']}, {config['generator']} {config['generator_conf']}"
+    )
     generator = GENERATORS[config["generator"]](**config["generator_conf"])
     weights, dropped = generator_weights(state_dict)
     if dropped:

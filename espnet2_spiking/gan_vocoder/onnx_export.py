@@ -1,9 +1,10 @@
 """ONNX export of the teacher and the student, and decoding with onnxruntime.
 
 The whole decoder is one ONNX graph: log-mel (B, in_channels, L) -> waveform (B, L * hop)
-(``(L - 1) * hop`` with the ISTFT's "center" padding), backbone and ISTFT head included (the inverse FFT becomes ONNX ``DFT``, the overlap-add
-``Col2Im``, so opset 18 or newer). Batch and frames are dynamic; the student's SNN time
-steps T are unrolled at export, so T is fixed in the file. The student's neurons are
+(``(L - 1) * hop`` with the ISTFT's "center" padding), backbone and ISTFT head included
+(the inverse FFT becomes ONNX ``DFT``, the overlap-add ``Col2Im``, so opset 18 or newer).
+Batch and frames are dynamic; the student's SNN time steps T are unrolled at export, so T
+is fixed in the file. The student's neurons are
 exported in their inference form (:func:`espnet2_spiking.gan_vocoder.plif.plif_inference`):
 comparisons, products and sums, no custom operator.
 
