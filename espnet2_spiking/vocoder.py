@@ -98,12 +98,7 @@ class Vocoder:
         )
         if chunk_seconds:
             check_decoding_memory(
-                generator.settings,
-                self.fs,
-                generator.upsample_factor,
-                chunk_seconds,
-                f"chunk_seconds={chunk_seconds:g}",
-                "Decode in shorter chunks (--chunk_seconds).",
+                generator.settings, self.fs, generator.upsample_factor, chunk_seconds, f"{type(generator).__name__}"
             )
         params = sum(p.numel() for p in generator.parameters())
         steps = generator.settings.get("time_steps")

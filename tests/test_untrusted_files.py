@@ -156,8 +156,8 @@ def edit_config(model, section, **settings):
     "generator, section, settings, message",
     [
         ("spiking_vocos", "generator_conf", dict(time_steps=1_000_000),
-         r"generator_conf time_steps=1000000, dim=32, .*: decoding 1 s of audio would take about [\d,.]+ GiB "
-         r"\([\d,]+ MiB per second of audio\), more than this machine's [\d.]+ GiB"),
+         r"generator_conf \(time_steps=1000000, dim=32, .*\): decoding 1 s of audio at once would take about "
+         r"[\d,.]+ GiB \([\d,]+ MiB per second of audio\), more than this machine's [\d.]+ GiB. These settings cannot"),
         ("vocos", "generator_conf", dict(dimm=32), r"generator_conf.dimm is not a setting of VocosGenerator. Did you mean dim\?"),
         ("vocos", "generator_conf", dict(num_layers="2"), r"generator_conf.num_layers is '2' \(str\), but it must be int"),
         ("vocos", "generator_conf", dict(dim=-32), r"generator_conf.dim is -32; it must be at least 1"),
@@ -188,6 +188,13 @@ def test_training_refuses_a_config_that_lies_before_writing(data, tmp_path):
     with pytest.raises(ValueError, match=f"^{config}: feats_extract_conf.n_mels is 100; it must be at most"):
         gan_vocoder_train.main(train_cmd(data, config, tmp_path / "exp"))
     assert not (tmp_path / "exp").exists()
+
+
+def test_chunks_longer_than_the_memory_allows_are_refused_with_the_longest_that_fits(tmp_path):
+    model = save_vocoder(tmp_path / "exp", "spiking_vocos")
+    edit_config(model, "generator_conf", time_steps=500)  # about 0.6 GiB per second of audio at 8 kHz
+    with pytest.raises(ValueError, match=r"SpikingVocosGenerator \(time_steps=500, .*\): decoding 1e\+06 s of audio at once .*Decode in chunks of at most \d+ s \(--chunk_seconds\)"):
+        Vocoder.from_pretrained(model, chunk_seconds=1e6)
 
 
 @pytest.mark.parametrize("seconds", [-5.0, float("nan"), float("inf")])

@@ -52,24 +52,29 @@ def decoding_bytes(settings: Dict[str, Any], frames: float) -> int:
     return int(2 * 4 * steps * per_step * frames)
 
 
-def check_decoding_memory(
-    settings: Dict[str, Any], fs: int, hop_length: int, seconds: float, what: str, fix: str
-):
+def check_decoding_memory(settings: Dict[str, Any], fs: int, hop_length: int, seconds: float, where: str):
     """Refuse a vocoder whose decoding of ``seconds`` of audio needs more memory than the machine has.
 
     Args:
         settings: The generator's settings.
         fs, hop_length: Its features' sample rate and hop, in Hz and samples.
         seconds: Audio decoded at once (a chunk, or one second).
-        what, fix: What is refused and how to fix it, for the message.
+        where: Where the settings come from (e.g. the config file), for the message.
     """
-    need, have = decoding_bytes(settings, seconds * fs / hop_length), machine_memory()
-    if need > have:
-        raise ValueError(
-            f"{what}: decoding {seconds:g} s of audio would take about {need / 2**30:,.1f} GiB "
-            f"({decoding_bytes(settings, fs / hop_length) / 2**20:,.0f} MiB per second of audio), more than "
-            f"this machine's {have / 2**30:,.1f} GiB. {fix}"
-        )
+    per_second, have = decoding_bytes(settings, fs / hop_length), machine_memory()
+    if per_second * seconds <= have:
+        return
+    shape = ", ".join(f"{k}={settings[k]}" for k in ("time_steps", "dim", "intermediate_dim", "num_layers") if k in settings)
+    fix = (
+        f"Decode in chunks of at most {have / per_second:.0f} s (--chunk_seconds)."
+        if have >= per_second
+        else "These settings cannot be what the model was trained with: use its own config.yaml."
+    )
+    raise ValueError(
+        f"{where} ({shape}): decoding {seconds:g} s of audio at once would take about "
+        f"{per_second * seconds / 2**30:,.1f} GiB ({per_second / 2**20:,.0f} MiB per second of audio), more "
+        f"than this machine's {have / 2**30:,.1f} GiB. {fix}"
+    )
 
 
 def _check_keys_and_types(conf: Any, cls, name: str, config: Path) -> Dict[str, Any]:
@@ -166,13 +171,5 @@ def check_vocoder_config(args, config: Union[str, Path], generator_class) -> Voc
     check_generator(getattr(args, "generator_conf", None), generator_class, config)
     parameters = list(inspect.signature(generator_class.__init__).parameters.values())[1:]
     settings = dict({p.name: p.default for p in parameters}, **(getattr(args, "generator_conf", None) or {}))
-    shape = ", ".join(f"{k}={settings[k]}" for k in ("time_steps", "dim", "intermediate_dim", "num_layers") if k in settings)
-    check_decoding_memory(
-        settings,
-        feats.fs,
-        feats.hop_length,
-        1.0,
-        f"{config}: generator_conf {shape}",
-        f"Fix generator_conf in {config}: pass the config.yaml that trained the model.",
-    )
+    check_decoding_memory(settings, feats.fs, feats.hop_length, 1.0, f"{config}: generator_conf")
     return feats
