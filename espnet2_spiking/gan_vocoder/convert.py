@@ -31,6 +31,7 @@ from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.utils.checkpoint import safe_load
+from espnet2_spiking.utils.files import atomic_path, write_text
 
 MEL_FEATURES = "vocos.feature_extractors.MelSpectrogramFeatures"
 ISTFT_HEAD = "vocos.heads.ISTFTHead"
@@ -238,10 +239,10 @@ def convert(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model_file, out_config = out_dir / "model.pth", out_dir / "config.yaml"
-    torch.save({f"generator.{k}": v for k, v in generator.state_dict().items()}, model_file)
-    with out_config.open("w", encoding="utf-8") as f:
-        f.write(f"# converted by espnet2_spiking from {checkpoint} and {config_file}\n")
-        yaml.safe_dump(config, f, sort_keys=False)
+    with atomic_path(model_file) as tmp:
+        torch.save({f"generator.{k}": v for k, v in generator.state_dict().items()}, tmp)
+    header = f"# converted by espnet2_spiking from {checkpoint} and {config_file}\n"
+    write_text(out_config, header + yaml.safe_dump(config, sort_keys=False))
     params = sum(p.numel() for p in generator.parameters())
     logging.info(f"Wrote {model_file} ({type(generator).__name__}, {params:,} parameters) and {out_config}")
     return model_file, out_config
