@@ -75,7 +75,7 @@ def _decode(vocoder: Vocoder, data_path_and_name_and_type, output_dir: Path, key
     )
     wav_dir, wav_scp = output_dir / "wav", output_dir / "wav.scp"
     if wav_scp.exists():
-        logging.warning(f"{output_dir} holds an earlier decoding: its wav.scp is removed, its files are replaced")
+        logging.warning(f"{output_dir} holds an earlier decoding: its wav.scp is removed, files replaced")
         wav_scp.unlink()
     wav_dir.mkdir(parents=True, exist_ok=True)
     sources = ", ".join(path for path, _, _ in data_path_and_name_and_type)

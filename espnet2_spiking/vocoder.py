@@ -97,9 +97,8 @@ class Vocoder:
             max(1, round(chunk_seconds * self.fs / self.generator.upsample_factor)) if chunk_seconds else None
         )
         if chunk_seconds:
-            check_decoding_memory(
-                generator.settings, self.fs, generator.upsample_factor, chunk_seconds, f"{type(generator).__name__}"
-            )
+            settings, hop = generator.settings, generator.upsample_factor
+            check_decoding_memory(settings, self.fs, hop, chunk_seconds, type(generator).__name__)
         params = sum(p.numel() for p in generator.parameters())
         steps = generator.settings.get("time_steps")
         self.description = (

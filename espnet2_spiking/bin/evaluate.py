@@ -20,10 +20,11 @@ generated utterance without a reference, a duplicate utterance id, a Kaldi shell
 Before any scoring, ``--out_dir`` is locked (``<out_dir>/.lock``: a second run into it is
 refused) and checked to be writable with room for the results; if writing them fails
 anyway (e.g. the disk filled up meanwhile), their content is logged before the error.
-Scores repeat to the last digit: the same audio gives the same numbers, with or without
-the cache (CREPE's pitch is read without torchcrepe's random dither). CREPE pitch tracks are cached on disk (``--pitch_cache_dir``) keyed by the
-samples and the settings, so re-scoring new outputs against the same references tracks
-only the new outputs; ``--nj`` scores utterances in parallel processes.
+CREPE pitch tracks are cached on disk (``--pitch_cache_dir``) keyed by the samples and the
+settings, so re-scoring new outputs against the same references tracks only the new
+outputs; ``--nj`` scores utterances in parallel processes. Scores repeat to the last digit:
+the same audio gives the same numbers, with or without the cache (CREPE's pitch is read
+without torchcrepe's random dither).
 """
 
 import argparse

@@ -8,7 +8,8 @@
 
 The file maps a log-mel ``mel`` (B, n_mels, frames) to a waveform ``wav`` (B, frames * hop),
 weights inside (no ``.onnx.data`` beside it), written in one step, in exactly ``--opset``
-(18 or newer; an opset the exporter cannot write is refused, nothing written); see :mod:`espnet2_spiking.gan_vocoder.onnx_export` for what is and is not in the graph.
+(18 or newer; an opset the exporter cannot write is refused, nothing written); see
+:mod:`espnet2_spiking.gan_vocoder.onnx_export` for what is and is not in the graph.
 """
 
 import argparse

@@ -105,7 +105,11 @@ def extract_mel(configs: Sequence[Path], wav_scp: Path, out_dir: Path) -> int:
     ark, scp = out_dir / "feats.ark", out_dir / "feats.scp"
     n = len(entries)
     logging.info(f"Extracting {conf['n_mels']}-bin log-mel features of {n} utterances of {wav_scp}")
-    with torch.inference_mode(), atomic_path(scp) as tmp_scp, kaldiio.WriteHelper(f"ark,scp:{ark},{tmp_scp}") as writer:
+    with (
+        torch.inference_mode(),
+        atomic_path(scp) as tmp_scp,
+        kaldiio.WriteHelper(f"ark,scp:{ark},{tmp_scp}") as writer,
+    ):
         for i, (utt, path) in enumerate(entries.items(), 1):
             try:
                 wav, fs = read_audio(path, f"{wav_scp}: the audio of {utt}")

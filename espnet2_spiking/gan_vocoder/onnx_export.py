@@ -8,10 +8,11 @@ is fixed in the file. The student's neurons are
 exported in their inference form (:func:`espnet2_spiking.gan_vocoder.plif.plif_inference`):
 comparisons, products and sums, no custom operator.
 
-Not in the graph: the input checks of every decoding path (:func:`~espnet2_spiking.gan_vocoder.mel_vocoder.check_mel`:
-shape, frames, NaN or infinite values; :class:`OnnxVocoder` runs them before the graph) and the de-normalisation of
-a vocoder built with ``stats_file`` (refused: export the vocoder without it and
-de-normalise the mel first).
+Not in the graph: the input checks of every decoding path
+(:func:`~espnet2_spiking.gan_vocoder.mel_vocoder.check_mel`: shape, frames, NaN or infinite
+values; :class:`OnnxVocoder` runs them before the graph) and the de-normalisation of a
+vocoder built with ``stats_file`` (refused: export the vocoder without it and de-normalise
+the mel first).
 
 Needs the ``onnx`` extra (``pip install espnet2_spiking[onnx]``: onnx, onnxscript for
 torch's exporter, onnxruntime).

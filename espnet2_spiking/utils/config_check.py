@@ -64,7 +64,8 @@ def check_decoding_memory(settings: Dict[str, Any], fs: int, hop_length: int, se
     per_second, have = decoding_bytes(settings, fs / hop_length), machine_memory()
     if per_second * seconds <= have:
         return
-    shape = ", ".join(f"{k}={settings[k]}" for k in ("time_steps", "dim", "intermediate_dim", "num_layers") if k in settings)
+    names = ("time_steps", "dim", "intermediate_dim", "num_layers")
+    shape = ", ".join(f"{k}={settings[k]}" for k in names if k in settings)
     fix = (
         f"Decode in chunks of at most {have / per_second:.0f} s (--chunk_seconds)."
         if have >= per_second
@@ -112,8 +113,8 @@ def check_features(conf: Any, config: Union[str, Path], name: str = "feats_extra
         ValueError: A setting is unknown, of the wrong type or out of range, naming it and ``config``.
     """
     conf = _check_keys_and_types(conf, VocosLogMel, name, Path(config))
-    s = dict(inspect.signature(VocosLogMel.__init__).parameters)
-    s = {k: conf.get(k, p.default) for k, p in s.items() if k != "self"}
+    parameters = list(inspect.signature(VocosLogMel.__init__).parameters.values())[1:]
+    s = {p.name: conf.get(p.name, p.default) for p in parameters}  # every setting, defaults filled in
     for key in ("fs", "n_fft", "hop_length", "n_mels", "win_length"):
         if s[key] is not None and s[key] < 1:
             raise ValueError(f"{config}: {name}.{key} is {s[key]}; it must be at least 1.")
