@@ -157,7 +157,7 @@ def edit_config(model, section, **settings):
     [
         ("spiking_vocos", "generator_conf", dict(time_steps=1_000_000),
          r"generator_conf \(time_steps=1000000, dim=32, .*\): decoding 1 s of audio at once would take about "
-         r"[\d,.]+ GiB \([\d,]+ MiB per second of audio\), more than this machine's [\d.]+ GiB. These settings cannot"),
+         r"[\d,.]+ GiB \([\d,]+ MiB per second of audio\), more than this machine's [\d.]+ GiB. Not even one second fits"),
         ("vocos", "generator_conf", dict(dimm=32), r"generator_conf.dimm is not a setting of VocosGenerator. Did you mean dim\?"),
         ("vocos", "generator_conf", dict(num_layers="2"), r"generator_conf.num_layers is '2' \(str\), but it must be int"),
         ("vocos", "generator_conf", dict(dim=-32), r"generator_conf.dim is -32; it must be at least 1"),

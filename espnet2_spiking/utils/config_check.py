@@ -69,7 +69,7 @@ def check_decoding_memory(settings: Dict[str, Any], fs: int, hop_length: int, se
     fix = (
         f"Decode in chunks of at most {have / per_second:.0f} s (--chunk_seconds)."
         if have >= per_second
-        else "These settings cannot be what the model was trained with: use its own config.yaml."
+        else "Not even one second fits: check these settings (for a trained model, its own config.yaml)."
     )
     raise ValueError(
         f"{where} ({shape}): decoding {seconds:g} s of audio at once would take about "
