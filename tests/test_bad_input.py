@@ -6,7 +6,6 @@ import importlib
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from espnet2_spiking.bin import evaluate, format_wav_scp, gan_vocoder_inference,
 from espnet2_spiking.metrics.signals import harmonic_glide
 from espnet2_spiking.utils import audio as audio_lib
 from tests.conftest import harmonic_tone, write_wav_scp
-from tests.helpers_untrusted import save_vocoder, snapshot
+from tests.helpers_untrusted import run_holding, save_vocoder, snapshot
 from tests.helpers import FS, train_cmd, write_config
 
 RECIPE = Path(__file__).parents[1] / "egs2" / "libritts" / "voc1"
@@ -249,9 +248,7 @@ def test_a_full_disk_while_decoding_leaves_no_truncated_file(tmp_path, monkeypat
 def test_a_second_decoding_into_the_same_folder_is_refused(tmp_path):
     model = save_vocoder(tmp_path / "exp")
     scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2})
-    (tmp_path / "decode").mkdir()
-    (tmp_path / "decode" / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}\n")
-    with pytest.raises(RuntimeError, match="is being written by another gan_vocoder_inference run"):
+    with run_holding(tmp_path / "decode"), pytest.raises(RuntimeError, match="is being written by another gan_vocoder_inference run \\(.*otherhost 12345\\)"):
         gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
     assert [p.name for p in (tmp_path / "decode").iterdir()] == [".lock"]
 

@@ -2,9 +2,7 @@
 
 import errno
 import json
-import os
 import shutil
-import socket
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from espnet2_spiking.metrics import evaluate as evaluate_lib
 from espnet2_spiking.metrics.signals import harmonic_glide
 from espnet2_spiking.utils.files import write_error
 from espnet2_spiking.utils.scp import read_scp
+from tests.helpers_untrusted import run_holding
 
 FS = 16000
 KEYS = ["pesq_wb", "stoi", "periodicity_rmse", "pitch_rmse_cents", "vuv_f1", "mel_l1", "mcd"]
@@ -162,14 +161,12 @@ def test_scores_repeat_to_the_last_digit_with_or_without_the_cache(corpus, tmp_p
 
 def test_a_second_run_into_the_same_folder_is_refused_before_scoring(corpus, tmp_path):
     out = tmp_path / "eval"
-    out.mkdir()
-    (out / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}\n")  # a live run of this host
-    with pytest.raises(RuntimeError, match=f"{out} is being written by another evaluate run"):
+    with run_holding(out), pytest.raises(RuntimeError, match=f"{out} is being written by another evaluate run"):
         main(["--ref_scp", str(corpus / "ref.scp"), "--gen_scp", str(corpus / "gen.scp"), "--out_dir", str(out),
               "--crepe_model", "tiny", "--pitch_cache_dir", str(tmp_path / "cache")])  # fmt: skip
     assert not (tmp_path / "cache").exists() and sorted(p.name for p in out.iterdir()) == [".lock"]
-    (out / ".lock").write_text(f"{socket.gethostname()} {2**22 + 1}\n")  # left by a killed run: taken over
-    run(corpus, out)
+    assert (out / ".lock").read_text() == "otherhost 12345\n"  # the other run's lock is left alone
+    run(corpus, out)  # the lock file a finished (or killed) run left behind is taken
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "utt_metrics.tsv"]
 
 

@@ -9,6 +9,7 @@ from writing one output folder at the same time.
 
 import contextlib
 import errno
+import fcntl
 import os
 import socket
 from pathlib import Path
@@ -71,9 +72,10 @@ def write_bytes(path: PathLike, content: bytes) -> Path:
 class FolderLock:
     """``<folder>/.lock`` while a run writes ``folder``: a second run into it is refused.
 
-    The lock file names the host and process that hold it; a lock left by a process of
-    this host that no longer runs (a killed run) is taken over. Creating it is also the
-    first write into ``folder``, so a read-only or full folder fails here, before any work.
+    The lock is the kernel's (``flock``) on that file, so it ends with the process that
+    holds it, even a killed one: a lock file left behind is simply taken. The file names
+    the host and process that hold it, for the message. Opening it is also the first write
+    into ``folder``, so a read-only folder fails here, before any work.
 
     Args:
         folder: The output folder (created if needed).
@@ -83,49 +85,31 @@ class FolderLock:
     def __init__(self, folder: PathLike, what: str):
         self.folder, self.what = Path(folder), what
         self.path = self.folder / ".lock"
-        self.owner = f"{socket.gethostname()} {os.getpid()}"
+        self._file = None
 
     def __enter__(self) -> "FolderLock":
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            for _ in range(2):
-                try:
-                    fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-                except FileExistsError:
-                    if self._holder_is_alive():
-                        raise
-                    self.path.unlink(missing_ok=True)  # left by a killed run
-                    continue
-                with os.fdopen(fd, "w") as f:
-                    f.write(self.owner + "\n")
-                return self
-        except FileExistsError:
-            raise RuntimeError(
-                f"{self.folder} is being written by another {self.what} run ({self.path}: "
-                f"{self._holder() or 'unknown'}). Wait for it to end or choose another output folder; "
-                f"remove {self.path} only if no such run is alive."
-            ) from None
+            lock = open(self.path, "a+", encoding="utf-8")
         except OSError as e:
             raise write_error(self.path, e) from None
-        raise RuntimeError(f"could not take {self.path}")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "unknown"
+            lock.close()
+            raise RuntimeError(
+                f"{self.folder} is being written by another {self.what} run ({self.path}: {holder}). "
+                "Wait for it to end, or choose another output folder."
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{socket.gethostname()} {os.getpid()}\n")
+        lock.flush()
+        self._file = lock
+        return self
 
     def __exit__(self, *exc):
         self.path.unlink(missing_ok=True)
-
-    def _holder(self) -> str:
-        try:
-            return self.path.read_text(encoding="utf-8").strip()
-        except OSError:
-            return ""
-
-    def _holder_is_alive(self) -> bool:
-        host, _, pid = self._holder().partition(" ")
-        if host != socket.gethostname() or not pid.isdigit():
-            return True  # another host's run (shared file system), or being written: assume alive
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        self._file.close()
