@@ -2,8 +2,7 @@
 
 :func:`benchmark` counts the operations and energy of each system on the inputs, times
 it on each device and batch size, draws the energy, firing-rate and spike pictures and
-writes ``benchmark.json``, ``energy_layers.tsv`` and ``report.md``; :func:`plot_spikes` draws
-one recording's decoding (``bin/plot_spikes``). Systems are loaded
+writes ``benchmark.json``, ``energy_layers.tsv`` and ``report.md``. Systems are loaded
 vocoders (:class:`espnet2_spiking.vocoder.Vocoder`); :func:`teacher_like` builds an
 untrained teacher of a student's shape.
 """
@@ -13,7 +12,6 @@ import importlib.util
 import json
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -22,16 +20,10 @@ import torch
 
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.metrics import plots
-from espnet2_spiking.metrics.energy import (
-    EnergyCount,
-    component,
-    count_energy,
-    record_spikes,
-    reference_energy,
-)
-from espnet2_spiking.metrics.quality import resample
+from espnet2_spiking.metrics.energy import EnergyCount, component, count_energy, reference_energy
 from espnet2_spiking.metrics.report import render_report
 from espnet2_spiking.metrics.signals import harmonic_glide
+from espnet2_spiking.metrics.spikes import record_spikes
 from espnet2_spiking.metrics.speed import real_time_factors, training_steps
 from espnet2_spiking.utils.audio_check import load_wav
 from espnet2_spiking.utils.scp import read_scp
@@ -221,50 +213,3 @@ def read_quality(entries: List[str]) -> Dict[str, dict]:
         quality[name] = json.loads(Path(path).read_text())
     return quality
 
-
-def plot_spikes(vocoder: Vocoder, wav: str, out: str, layers: str = r"lif1$", max_channels: int = 64) -> dict:
-    """Draw the spike raster, the firing rates and the mels of ``vocoder`` decoding ``wav``.
-
-    Args:
-        vocoder: A loaded (spiking) vocoder.
-        wav: Mono audio file.
-        out: Raster PNG; the other two are written beside it.
-        layers: Regex of the spiking layers in the raster.
-        max_channels: Channels per layer in the raster.
-
-    Returns:
-        Picture name -> path.
-    """
-    if not vocoder.spiking_layers:
-        raise ValueError(f"{type(vocoder.generator).__name__} has no spiking layers to draw")
-    if not any(re.search(layers, name) for name in vocoder.spiking_layers):
-        raise ValueError(
-            f"no spiking layer matches --layers {layers!r}; the layers are {', '.join(vocoder.spiking_layers)}"
-        )
-    audio, fs = load_wav(wav)
-    if fs != vocoder.fs:
-        logging.info(f"resampling {wav} from {fs} Hz to the model's {vocoder.fs} Hz")
-        audio = resample(audio, fs, vocoder.fs)
-    mel = vocoder.mel(audio)
-    with torch.no_grad():
-        spikes = record_spikes(vocoder.generator, mel)
-        output_mel = vocoder.feats_extract.mel(vocoder.generator(mel)[:, 0, : len(audio)])
-    stem = Path(out).with_suffix("")
-    raster = {name: s.cpu().numpy() for name, s in spikes.items() if re.search(layers, name)}
-    rates = {name: float(s.float().mean()) for name, s in spikes.items()}
-    hop = vocoder.generator.upsample_factor
-    return dict(
-        spikes=plots.plot_spike_raster(raster, out, max_channels),
-        firing_rates=plots.plot_firing_rates(
-            rates, f"{stem}_firing_rates.png", f"Firing rates: {Path(wav).name}"
-        ),
-        mel=plots.plot_mels(
-            {
-                f"recording ({Path(wav).name})": mel[0].cpu().numpy(),
-                "vocoder output": output_mel[0].cpu().numpy(),
-            },
-            f"{stem}_mel.png",
-            vocoder.fs,
-            hop,
-        ),
-    )
