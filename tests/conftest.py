@@ -30,12 +30,16 @@ def make_spiking_vocos_args(**kwargs):
 
 # Modules that run for minutes, marked ``slow``: `pytest -m "not slow" tests` leaves them out.
 SLOW_MODULES = ("test_recipe.py",)
+# The tests of the recipe's lab probes (pyscripts/lab/), marked ``lab``: `-m "not lab"` leaves them out.
+LAB_TESTS = "lab"
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.name in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+        if item.path.parent.name == LAB_TESTS:
+            item.add_marker(pytest.mark.lab)
 
 
 @pytest.fixture(autouse=True)
