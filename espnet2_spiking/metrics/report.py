@@ -5,6 +5,7 @@
 project's reports is a :func:`markdown_table` of :func:`format_cell` cells.
 """
 
+import json
 import math
 import os
 import re
@@ -120,7 +121,8 @@ def _energy_by_part(energy: Dict[str, dict], per: int) -> List[str]:
     parts = list(dict.fromkeys(p for e in energy.values() for p in e["components"]))
     header = ["part"] + [f"{n} {conv}" for n in names for conv in CONVENTIONS]
     rows = [
-        [part] + [format_cell(energy[n]["components"].get(part, {}).get(conv)) for n in names for conv in CONVENTIONS]
+        [part]
+        + [format_cell(energy[n]["components"].get(part, {}).get(conv)) for n in names for conv in CONVENTIONS]
         for part in parts
     ]
     out = ["", f"#### Energy by part (mJ per {per} frames)", "", markdown_table(header, rows), ""]
@@ -233,6 +235,29 @@ def render_report(results: dict, title: str = "Benchmark") -> str:
         out += [f"![{caption}]({png})" for caption, png in results["pictures"].items()]
         out += [""]
     return "\n".join(out)
+
+
+def read_quality(entries: List[str]) -> Dict[str, dict]:
+    """The quality of each system for the report's Quality section.
+
+    Args:
+        entries: ``NAME=path/to/metrics.json`` each (``bin/benchmark --quality``), the
+            ``metrics.json`` of ``espnet2_spiking.bin.evaluate``.
+
+    Returns:
+        Name -> its metrics.
+    """
+    quality = {}
+    for entry in entries:
+        name, sep, path = entry.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--quality expects NAME=path/to/metrics.json, got {entry!r}")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"--quality {entry}: {path} not found (run espnet2_spiking.bin.evaluate first)"
+            )
+        quality[name] = json.loads(Path(path).read_text())
+    return quality
 
 
 def append_report(report_md, results_md) -> Path:

@@ -123,7 +123,9 @@ def plot_spikes(
     rates = {name: float(s.float().mean()) for name, s in spikes.items()}
     return dict(
         spikes=plots.plot_spike_raster(raster, out, max_channels),
-        firing_rates=plots.plot_firing_rates(rates, f"{stem}_firing_rates.png", f"Firing rates: {Path(wav).name}"),
+        firing_rates=plots.plot_firing_rates(
+            rates, f"{stem}_firing_rates.png", f"Firing rates: {Path(wav).name}"
+        ),
         mel=plots.plot_mels(
             {
                 f"recording ({Path(wav).name})": mel[0].cpu().numpy(),
