@@ -267,7 +267,10 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         feats, hiddens = self.generator.hidden_states(mel)
         firing_rates = self.firing_rates.pop()
         log_mag, phase = self.generator.head.spectrum(feats)
-        speech_hat = self.generator.head.synthesize(log_mag, phase)[:, : target.size(1)] * mask
+        speech_hat = self.generator.head.synthesize(log_mag, phase)
+        # "same" decodes L * hop >= N samples; "center" (L - 1) * hop, up to hop - 1 short of N
+        speech_hat = torch.nn.functional.pad(speech_hat, (0, max(0, target.size(1) - speech_hat.size(1))))
+        speech_hat = speech_hat[:, : target.size(1)] * mask
         out = GeneratorPass(
             target.unsqueeze(1),
             speech_hat.unsqueeze(1),
