@@ -91,7 +91,8 @@ class GeneratorPass:
         frame_lengths: Valid frames per item (B,).
         distill_loss: Weighted distillation loss (when distilling).
         distill_stats: Its unweighted parts.
-        firing_rates: The generator's firing-rate statistics (see :class:`espnet2_spiking.metrics.spikes.FiringRates`).
+        firing_rates: The generator's firing-rate statistics (see
+            :class:`espnet2_spiking.metrics.spikes.FiringRates`).
     """
 
     speech: torch.Tensor
