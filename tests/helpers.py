@@ -41,6 +41,15 @@ def read_table(path: Path):
     return dict(line.split(maxsplit=1) for line in path.read_text().splitlines())
 
 
+def check_png(path):
+    """``path`` is a readable PNG picture of some size, not blank."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(str(path))
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100, path
+    assert image[..., :3].std() > 0.01, f"{path} is blank"
+
+
 def recipe_module(path: str):
     """Import a Python script of the recipe (``egs2/libritts/voc1/<path>``) as a module."""
     spec = importlib.util.spec_from_file_location(Path(path).stem, RECIPE / path)

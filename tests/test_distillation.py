@@ -125,7 +125,9 @@ def test_vocoder_shape_is_read_from_the_generator_settings():
     from espnet2_spiking.gan_vocoder.distillation import vocoder_shape
 
     shape = vocoder_shape(SpikingVocosGenerator(**make_spiking_vocos_args(dim=24, num_layers=3)))
-    assert shape == dict(in_channels=16, hop_length=16, n_fft=64, dim=24, num_layers=3)
+    assert shape == dict(
+        in_channels=16, dim=24, intermediate_dim=48, num_layers=3, kernel_size=7, n_fft=64, hop_length=16
+    )
 
 
 def test_check_student():

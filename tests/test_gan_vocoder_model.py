@@ -188,10 +188,24 @@ def test_random_segments():
 
 
 def test_short_clips_are_padded():
+    """Utterances shorter than a segment are taken whole and zero-padded to one segment; the
+    generated audio is silent beyond each length too, and both turns give finite losses."""
     model = make_model().train()
-    batch = dict(speech=0.1 * torch.randn(2, 200), speech_lengths=torch.tensor([200, 120]))  # < SEGMENT
+    speech = 0.1 * torch.randn(2, 200)
+    speech[1, 120:] = 0.0
+    lengths = [200, 120]  # both shorter than SEGMENT
+    seen, mels = [], []  # what the discriminators judge and what the generator decodes
+    model.discriminator.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    model.generator.backbone.register_forward_pre_hook(lambda m, args: mels.append(args[0]))
     for forward_generator in [True, False]:
-        assert torch.isfinite(model(forward_generator=forward_generator, **batch)["loss"]).all()
+        loss = model(forward_generator=forward_generator, speech=speech, speech_lengths=torch.tensor(lengths))["loss"]
+        assert torch.isfinite(loss).all()
+    assert len(mels) == 1 and mels[0].shape == (2, TINY_MEL["n_mels"], SEGMENT // TINY_MEL["hop_length"] + 1)
+    speech_hat, target = seen[0], seen[1]  # the generator turn judges the generated audio first
+    assert speech_hat.shape == target.shape == (2, 1, SEGMENT)
+    for i, n in enumerate(lengths):
+        assert torch.equal(target[i, 0, :n], speech[i, :n]) and not target[i, 0, n:].any()
+        assert speech_hat[i, 0, :n].abs().sum() > 0 and not speech_hat[i, 0, n:].any()
 
 
 def test_collect_feats():

@@ -33,7 +33,7 @@ from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator, fuse_time_steps
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import VocosLogMel
-from espnet2_spiking.utils.checkpoint import load_generator_state, load_train_config
+from espnet2_spiking.utils.checkpoint import load_generator, load_train_config
 
 
 class FeatureAdapter(torch.nn.Module):
@@ -50,13 +50,15 @@ class FeatureAdapter(torch.nn.Module):
         return self.act(self.norm(self.conv(x).transpose(1, 2))).transpose(1, 2)
 
 
-SHARED_SHAPE = ("in_channels", "hop_length", "n_fft", "dim", "num_layers")
+# The generator settings a Vocos teacher shares with its Spiking Vocos student (the same
+# architecture: self-architectural distillation); the benchmark builds an untrained teacher by them.
+TEACHER_SHAPE = ("in_channels", "dim", "intermediate_dim", "num_layers", "kernel_size", "n_fft", "hop_length")
 STUDENT_HIDDENS = ("output", "tsm_input")
 
 
 def vocoder_shape(generator: MelVocoder) -> Dict[str, int]:
-    """The settings a student must share with its teacher for block-wise distillation."""
-    return {key: generator.settings[key] for key in SHARED_SHAPE}
+    """The settings of :data:`TEACHER_SHAPE` of ``generator``: a student distils from a teacher with the same."""
+    return {key: generator.settings[key] for key in TEACHER_SHAPE}
 
 
 class Distillation(torch.nn.Module):
@@ -217,10 +219,4 @@ def load_teacher(model_file: Union[str, Path], config_file: Union[str, Path, Non
         )
     features = VocosLogMel(**(getattr(config, "feats_extract_conf", None) or {}))
     teacher = VocosGenerator(**features.vocoder_conf(getattr(config, "generator_conf", None) or {}))
-    try:
-        teacher.load_state_dict(load_generator_state(model_file))
-    except RuntimeError as e:
-        raise ValueError(
-            f"The weights in {model_file} do not fit the teacher that {config_file} describes: {e}"
-        ) from e
-    return teacher.eval().requires_grad_(False)
+    return load_generator(teacher, model_file, config_file).eval().requires_grad_(False)

@@ -26,6 +26,7 @@ import zlib
 from pathlib import Path
 from typing import Dict, Union
 
+from espnet2_spiking.utils.cache import CACHE_ROOT
 from espnet2_spiking.utils.files import atomic_path
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
@@ -34,9 +35,7 @@ REQUIRED = ("config.yaml", "model.pth")
 MODEL_NAMES = ("model.pth", "valid.mel_loss.best.pth")
 MAX_BYTES = {"config.yaml": 1 << 20, "model.pth": 1 << 30, "feats.yaml": 1 << 20, "README.md": 1 << 20}
 MAX_TOTAL_BYTES = sum(MAX_BYTES.values())
-DEFAULT_UNPACK_ROOT = (
-    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "espnet2_spiking" / "vocoders"
-)
+DEFAULT_UNPACK_ROOT = CACHE_ROOT / "vocoders"
 
 
 def is_archive(path: Union[str, Path]) -> bool:
