@@ -29,6 +29,7 @@ from espnet2_spiking.metrics.signals import harmonic_glide
 from espnet2_spiking.metrics.spikes import record_spikes
 from espnet2_spiking.metrics.speed import real_time_factors, training_steps
 from espnet2_spiking.utils.audio import load_wav
+from espnet2_spiking.utils.files import write_text
 from espnet2_spiking.utils.scp import read_scp
 from espnet2_spiking.vocoder import Vocoder
 
@@ -133,8 +134,8 @@ def benchmark(
     results["pictures"] = draw_pictures(systems, counts, first, out, raster_layers)
     if quality:
         results["quality"] = quality
-    (out / "benchmark.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "report.md").write_text(render_report(results, title))
+    write_text(out / "benchmark.json", json.dumps(results, indent=2) + "\n")
+    write_text(out / "report.md", render_report(results, title))
     logging.info(f"wrote {out / 'report.md'}")
     return results
 
@@ -172,7 +173,7 @@ def _write_layer_table(path: Path, counts: Dict[str, EnergyCount]):
                 f"{name}\t{layer or '(generator)'}\t{component(layer)}\t{ops.mac}\t{ops.ac}\t{ops.synop}\t"
                 f"{c.energy_mj(ops):.6g}\t{'' if rate is None else f'{rate:.6g}'}"
             )
-    path.write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def time_decoding(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from espnet2_spiking.metrics.energy import FREE_OPS
+from espnet2_spiking.utils.files import write_text
 
 QUALITY_COLUMNS = [
     ("pesq_wb", "PESQ-wb", "{:.3f}"),
@@ -280,8 +281,5 @@ def append_report(report_md, results_md) -> Path:
 
     text = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", relink, report_md.read_text())
     results_md.parent.mkdir(parents=True, exist_ok=True)
-    with open(results_md, "a") as f:
-        f.write(
-            ("\n" if results_md.exists() and results_md.stat().st_size else "") + text.rstrip("\n") + "\n"
-        )
-    return results_md
+    before = results_md.read_text(encoding="utf-8") if results_md.exists() else ""
+    return write_text(results_md, before + ("\n" if before else "") + text.rstrip("\n") + "\n")
