@@ -43,10 +43,12 @@ def _no_nltk_downloads():
 @contextlib.contextmanager
 def _without_flash_attention_notice():
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        yield
-    kept = [line for line in printed.getvalue().splitlines(True) if not line.startswith(FLASH_ATTENTION_NOTICE)]
-    sys.stdout.write("".join(kept))
+    try:
+        with contextlib.redirect_stdout(printed):
+            yield
+    finally:
+        lines = printed.getvalue().splitlines(True)
+        sys.stdout.write("".join(line for line in lines if not line.startswith(FLASH_ATTENTION_NOTICE)))
 
 
 def import_espnet_quietly():
