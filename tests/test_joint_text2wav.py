@@ -6,7 +6,8 @@ import soundfile
 import torch
 import yaml
 
-from espnet2_spiking.bin import gan_tts_train, gan_vocoder_train, make_joint_text2wav, tts_inference, tts_train
+from espnet2_spiking import text2mel
+from espnet2_spiking.bin import gan_tts_train, gan_vocoder_train, tts_inference, tts_train
 from espnet2_spiking.vocoder import Vocoder
 from tests.conftest import TINY_MEL, write_wav_scp
 from tests.helpers import TINY_TRAIN
@@ -148,7 +149,7 @@ def trained_pair(request, corpus, tmp_path_factory):
 
 def test_make_joint_text2wav_then_tts_inference(corpus, trained_pair, tmp_path):
     exp = trained_pair
-    config, model = make_joint_text2wav.make_joint_text2wav(
+    config, model = text2mel.make_joint_text2wav(
         tts_train_config=exp / "tts/config.yaml",
         tts_model_file=exp / "tts/1epoch.pth",
         vocoder_model_file=exp / "voc/1epoch.pth",
@@ -180,7 +181,7 @@ def test_make_joint_text2wav_then_tts_inference(corpus, trained_pair, tmp_path):
     "change, message",
     [
         (dict(n_mels=20), r"n_mels: text-to-mel 20 vs vocoder 16"),
-        (dict(hop_length=32), r"n_shift: text-to-mel 32 vs vocoder 16"),
+        (dict(hop_length=32), r"hop_length: text-to-mel 32 vs vocoder 16"),
         (dict(fs=16000), r"fs: text-to-mel 16000 vs vocoder 8000"),
     ],
 )
@@ -190,7 +191,7 @@ def test_make_joint_refuses_mismatched_features(trained_pair, tmp_path, change, 
     config["feats_extract_conf"] = dict(config["feats_extract_conf"], **change)
     (tmp_path / "tts.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(ValueError, match=message):
-        make_joint_text2wav.make_joint_text2wav(
+        text2mel.make_joint_text2wav(
             tts_train_config=tmp_path / "tts.yaml",
             tts_model_file=exp / "tts/1epoch.pth",
             vocoder_model_file=exp / "voc/1epoch.pth",
