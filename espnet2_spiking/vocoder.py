@@ -260,7 +260,7 @@ def pack_vocoder(
     members = {
         "config.yaml": vocoder.train_config.read_bytes(),
         "model.pth": weights.getvalue(),
-        "feats.yaml": yaml.safe_dump(vocoder.feats_extract.settings).encode(),
+        "feats.yaml": yaml.safe_dump(vocoder.feats_extract.config).encode(),
         "README.md": model_card(vocoder, model_file, metrics, metrics_file).encode(),
     }
     return write_archive(members, archive)

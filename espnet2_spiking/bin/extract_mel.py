@@ -29,7 +29,7 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str_or_none
 
 from espnet2_spiking.utils.cli import setup_logging
-from espnet2_spiking.utils.extract_mel import extract_mel, features_of_configs, mel_conf
+from espnet2_spiking.utils.extract_mel import extract_mel, features_of_configs
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -72,7 +72,7 @@ def main(cmd=None):
     try:
         features = features_of_configs(args.config, args.feats_extract, args.feats_extract_conf)
         if args.print_conf is not None:
-            conf = mel_conf(features)
+            conf = features.config
             if args.print_conf:
                 keys = dict(conf, **conf["feats_extract_conf"])
                 if args.print_conf not in keys:

@@ -43,6 +43,13 @@ class MelFeatures:
         """Every constructor argument, defaults filled in (what rebuilds these features)."""
         raise NotImplementedError
 
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The training-config entries that rebuild these features: ``{feats_extract: name,
+        feats_extract_conf: settings}``, what a text-to-mel model must be trained with to feed
+        a vocoder trained on them."""
+        return dict(feats_extract=self.name, feats_extract_conf=self.settings)
+
     def vocoder_conf(self, conf: Dict[str, Any], conf_name: str = "generator_conf") -> Dict[str, Any]:
         """Complete a vocoder's arguments with the frame settings of these features.
 

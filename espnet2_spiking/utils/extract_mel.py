@@ -39,11 +39,6 @@ def features_of_configs(
     return features[0]
 
 
-def mel_conf(features: AnyMelFeatures) -> Dict[str, Any]:
-    """What ``mel.yaml`` records: ``{feats_extract: name, feats_extract_conf: settings}``."""
-    return dict(feats_extract=features.name, feats_extract_conf=features.settings)
-
-
 def extract_mel(features: AnyMelFeatures, wav_scp: Path, out_dir: Path, source: str = "the config") -> int:
     """Write ``feats.ark``, ``feats.scp`` and ``mel.yaml`` under ``out_dir``.
 
@@ -60,7 +55,7 @@ def extract_mel(features: AnyMelFeatures, wav_scp: Path, out_dir: Path, source: 
         ValueError: The directory holds features with other settings, or the audio does not fit.
         FileNotFoundError: ``wav_scp`` does not exist.
     """
-    conf = mel_conf(features)
+    conf = features.config
     done = out_dir / "mel.yaml"
     if (out_dir / "feats.scp").exists() and done.exists():
         with done.open(encoding="utf-8") as f:
