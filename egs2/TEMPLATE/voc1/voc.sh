@@ -142,11 +142,16 @@ if [ "${stage}" -gt "${stop_stage}" ]; then
 fi
 
 data_feats=${dumpdir}/raw
-feats_opts=()  # the feature options above, as options of the Python tools
-[ -n "${feats_extract}" ] && feats_opts+=(--feats_extract "${feats_extract}")
-[ -n "${n_shift}" ] && feats_opts+=(--feats_extract_conf "hop_length=${n_shift}")
-for name in fs n_fft win_length n_mels fmin fmax; do
-    [ -n "${!name}" ] && feats_opts+=(--feats_extract_conf "${name}=${!name}")
+feats_opts=()  # the feature options above, as options of the Python tools,
+feats_tag=     # and in experiment names (e.g. _fbank_fs22050_n_shift256)
+if [ -n "${feats_extract}" ]; then
+    feats_opts+=(--feats_extract "${feats_extract}")
+    feats_tag+="_${feats_extract}"
+fi
+for name in fs n_fft n_shift win_length n_mels fmin fmax; do
+    [ -z "${!name}" ] && continue
+    feats_opts+=(--feats_extract_conf "${name/n_shift/hop_length}=${!name}")
+    feats_tag+="_${name}${!name}"
 done
 tag_of() {  # <config> <args>: ESPnet's experiment naming: config name + overridden options
     local tag
@@ -154,8 +159,8 @@ tag_of() {  # <config> <args>: ESPnet's experiment naming: config name + overrid
     [ -n "$2" ] && tag+=$(echo "$2" | sed -e "s/--/_/g" -e "s/[ |=/]//g")
     echo "${tag}"
 }
-[ -z "${teacher_tag}" ] && teacher_tag=$(tag_of "${teacher_config}" "${teacher_args} ${feats_opts[*]}")
-[ -z "${student_tag}" ] && student_tag=$(tag_of "${student_config}" "${student_args} ${feats_opts[*]}")
+[ -z "${teacher_tag}" ] && teacher_tag=$(tag_of "${teacher_config}" "${teacher_args}")${feats_tag}
+[ -z "${student_tag}" ] && student_tag=$(tag_of "${student_config}" "${student_args}")${feats_tag}
 teacher_exp=${expdir}/voc_${teacher_tag}
 student_exp=${expdir}/voc_${student_tag}
 vocoder_stats_dir=${expdir}/voc_stats_${train_set}
