@@ -23,52 +23,36 @@ from espnet2_spiking.registry import register_tts_tasks
 from espnet2_spiking.text2mel import complete_joint_config
 from espnet2_spiking.utils.checkpoint import safe_load
 from espnet2_spiking.vocoder import Vocoder
-from tests.conftest import TINY_DISCRIMINATOR, harmonic_tone, write_wav_scp
-from tests.helpers import ROOT, TINY_TRAIN, recipe_env
+from tests.conftest import TINY_DISCRIMINATOR, harmonic_tone
+from tests.helpers import (
+    ROOT,
+    TINY_TACOTRON2,
+    TINY_TRAIN,
+    TINY_TTS_TRAIN,
+    recipe_env,
+    tiny_joint_conf,
+    train_cmd,
+    tts_data_args,
+    write_tts_corpus,
+)
 
 FS, N_FFT, HOP, N_MELS = 22050, 1024, 256, 80
 FBANK = dict(fs=FS, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)  # ESPnet's LJSpeech setting
-TACOTRON2 = dict(
-    embed_dim=16, elayers=1, eunits=16, econv_layers=1, econv_chans=16, adim=16, aconv_chans=4, aconv_filts=3,
-    dlayers=1, dunits=16, prenet_layers=1, prenet_units=16, postnet_layers=1, postnet_chans=16,
-)  # fmt: skip
 TTS = dict(
+    TINY_TTS_TRAIN,
     tts="tacotron2",
-    tts_conf=TACOTRON2,
-    token_type="char",
-    cleaner=None,
-    g2p=None,
+    tts_conf=TINY_TACOTRON2,
     feats_extract="fbank",
     feats_extract_conf=FBANK,
-    normalize=None,
-    batch_type="unsorted",
-    batch_size=1,
-    num_iters_per_epoch=1,
-    max_epoch=1,
-    num_workers=0,
     optim="adam",
     optim_conf=dict(lr=1e-3),
-    best_model_criterion=[["train", "total_count", "max"]],
-    seed=0,
-    use_matplotlib=False,
-    use_tensorboard=False,
 )
 # A stock ESPnet joint_text2wav config (as egs2/ljspeech/tts1/conf/tuning/train_joint_*.yaml),
 # tiny, naming the spiking vocoder and nothing of its frames (no in_channels, no hop).
 JOINT = dict(
     TTS,
     tts="joint_text2wav",
-    tts_conf=dict(
-        text2mel_type="tacotron2",
-        text2mel_params=TACOTRON2,
-        vocoder_type="spiking_vocos",
-        vocoder_params=dict(dim=32, intermediate_dim=48, num_layers=2, time_steps=2),
-        segment_size=4,
-        sampling_rate=FS,
-        discriminator_type="hifigan_multi_period_discriminator",
-        discriminator_params=dict(periods=[2, 3], discriminator_params=dict(channels=4, max_downsample_channels=8)),
-        mel_loss_params=dict(fs=FS, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS),
-    ),
+    tts_conf=tiny_joint_conf(FBANK),
     optim2="adam",
     optim2_conf=dict(lr=1e-4),
 )
@@ -89,28 +73,7 @@ def run_espnet(module: str, *args: str, cwd=None):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fbank")
-    scp = write_wav_scp(root / "wav", FS, {"a": 0.3, "b": 0.35})
-    text = root / "text"
-    text.write_text("a hello world\nb spiking vocos\n")
-    tokens = root / "tokens.txt"
-    chars = sorted(set("hello world spiking vocos".replace(" ", "")))
-    tokens.write_text("\n".join(["<blank>", "<unk>", "<space>", *chars, "<sos/eos>"]) + "\n")
-    return root, scp, text, tokens
-
-
-def tts_data_args(corpus):
-    _, scp, text, tokens = corpus
-    return [
-        "--token_list", str(tokens),
-        "--train_data_path_and_name_and_type", f"{text},text,text",
-        "--train_data_path_and_name_and_type", f"{scp},speech,sound",
-        "--valid_data_path_and_name_and_type", f"{text},text,text",
-        "--valid_data_path_and_name_and_type", f"{scp},speech,sound",
-        "--train_shape_file", str(scp),
-        "--valid_shape_file", str(scp),
-        "--ngpu", "0",
-    ]  # fmt: skip
+    return write_tts_corpus(tmp_path_factory.mktemp("fbank"), FS)
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +90,7 @@ def fbank_vocoder(corpus, tmp_path_factory):
         model_conf=dict(segment_size=4 * HOP, discriminator_params=TINY_DISCRIMINATOR),
     )
     (exp / "voc.yaml").write_text(yaml.safe_dump(conf))
-    gan_vocoder_train.main(
-        ["--config", str(exp / "voc.yaml"), "--output_dir", str(exp / "voc"), "--ngpu", "0",
-         "--train_data_path_and_name_and_type", f"{scp},speech,sound", "--train_shape_file", str(scp),
-         "--valid_data_path_and_name_and_type", f"{scp},speech,sound", "--valid_shape_file", str(scp)]
-    )  # fmt: skip
+    gan_vocoder_train.main(train_cmd(corpus[:2] + (scp,), exp / "voc.yaml", exp / "voc"))
     return exp / "voc"
 
 
