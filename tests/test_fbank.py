@@ -1,8 +1,6 @@
 """Spiking Vocos behind ESPnet TTS models on ESPnet's own ``fbank`` features, through ESPnet's
-own entry points (``espnet2.bin.tts_train``, ``tts_inference``, ``gan_tts_train``).
-
-ESPnet's entry points know the plugin once ``register_tts_tasks()`` has run in their
-process; :func:`run_espnet` starts them as ``tts.sh`` does, with that call first.
+own entry points (``espnet2.bin.tts_train``, ``tts_inference``, ``gan_tts_train``), started as
+``tts.sh`` starts them (:func:`run_espnet`).
 """
 
 import subprocess
@@ -58,17 +56,11 @@ JOINT = dict(
 )
 
 
-def run_espnet(module: str, *args: str, cwd=None):
-    """``python -m espnet2.bin.<module> args`` in a new process, as tts.sh runs it, with the
-    plugin registered first (what ESPnet's TTS entry points need of the plugin)."""
-    code = (
-        "from espnet2_spiking.registry import register_tts_tasks; register_tts_tasks(); "
-        f"from espnet2.bin.{module} import main; main()"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)], cwd=cwd or ROOT, env=recipe_env(), capture_output=True, text=True
-    )
-    return result
+def run_espnet(module: str, *args):
+    """``python -m espnet2.bin.<module> args`` in a new process, exactly as tts.sh starts it:
+    no import of the plugin, which ESPnet's TTS modules load themselves (espnet2_spiking_autoload)."""
+    command = [sys.executable, "-m", f"espnet2.bin.{module}", *map(str, args)]
+    return subprocess.run(command, cwd=ROOT, env=recipe_env(), capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
