@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import TINY_DISCRIMINATOR, TINY_MEL, write_wav_scp
+from tests.conftest import TINY_DISCRIMINATOR, TINY_MEL, TINY_TACOTRON2, write_wav_scp
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs2" / "libritts" / "voc1"
@@ -39,6 +39,15 @@ def copy_recipe(dest: Path) -> Path:
 
 def read_table(path: Path):
     return dict(line.split(maxsplit=1) for line in path.read_text().splitlines())
+
+
+def check_png(path):
+    """``path`` is a readable PNG picture of some size, not blank."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(str(path))
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100, path
+    assert image[..., :3].std() > 0.01, f"{path} is blank"
 
 
 def recipe_module(path: str):
@@ -115,12 +124,26 @@ def train_cmd(data, config, output_dir, *extra):
     ]  # fmt: skip
 
 
+def shift_channel_by_channel(u, first, second, direction="reference"):
+    """The reference Spiking Vocos's temporal shift written out one channel and one SNN time step
+    at a time: channels [0, first) read step t + 1, [first, second) step t - 1, the rest step t,
+    zero beyond the ends ("mirrored": the two groups the other way). u: (T, B, C, L)."""
+    import torch
+
+    steps, _, channels, _ = u.shape
+    out = torch.zeros_like(u)
+    for c in range(channels):
+        source = 1 if c < first else -1 if c < second else 0
+        if direction == "mirrored":
+            source = -source
+        for t in range(steps):
+            if 0 <= t + source < steps:
+                out[t, :, c] = u[t + source, :, c]
+    return out
+
+
 # ---------------------------------------------------------------- ESPnet text-to-mel models on tiny configs
 
-TINY_TACOTRON2 = dict(
-    embed_dim=16, elayers=1, eunits=16, econv_layers=1, econv_chans=16, adim=16, aconv_chans=4, aconv_filts=3,
-    dlayers=1, dunits=16, prenet_layers=1, prenet_units=16, postnet_layers=1, postnet_chans=16,
-)  # fmt: skip
 TINY_TTS_TRAIN = dict(  # what a tts_train / gan_tts_train config needs besides the model and features
     token_type="char",
     cleaner=None,

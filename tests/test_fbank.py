@@ -21,10 +21,9 @@ from espnet2_spiking.registry import register_tts_tasks
 from espnet2_spiking.text2mel import complete_joint_config
 from espnet2_spiking.utils.checkpoint import safe_load
 from espnet2_spiking.vocoder import Vocoder
-from tests.conftest import TINY_DISCRIMINATOR, harmonic_tone
+from tests.conftest import TINY_DISCRIMINATOR, TINY_TACOTRON2, harmonic_tone
 from tests.helpers import (
     ROOT,
-    TINY_TACOTRON2,
     TINY_TRAIN,
     TINY_TTS_TRAIN,
     recipe_env,

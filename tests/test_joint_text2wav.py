@@ -9,16 +9,8 @@ import yaml
 from espnet2_spiking import text2mel
 from espnet2_spiking.bin import gan_tts_train, gan_vocoder_train, tts_inference, tts_train
 from espnet2_spiking.vocoder import Vocoder
-from tests.conftest import TINY_MEL
-from tests.helpers import (
-    TINY_TACOTRON2,
-    TINY_TRAIN,
-    TINY_TTS_TRAIN,
-    tiny_joint_conf,
-    train_cmd,
-    tts_data_args,
-    write_tts_corpus,
-)
+from tests.conftest import TINY_MEL, TINY_TACOTRON2
+from tests.helpers import TINY_TRAIN, TINY_TTS_TRAIN, tiny_joint_conf, train_cmd, tts_data_args, write_tts_corpus
 
 FS, HOP = TINY_MEL["fs"], TINY_MEL["hop_length"]
 COMMON = dict(TINY_TTS_TRAIN, feats_extract="vocos_mel", feats_extract_conf=TINY_MEL)

@@ -28,8 +28,8 @@ import torch
 from espnet2.utils import config_argparse
 from espnet2.utils.types import str2bool, str_or_none
 
-from espnet2_spiking.metrics.benchmark import benchmark, load_inputs, read_quality, teacher_like
-from espnet2_spiking.metrics.report import append_report
+from espnet2_spiking.metrics.benchmark import benchmark, load_inputs, teacher_like
+from espnet2_spiking.metrics.report import append_report, read_quality
 from espnet2_spiking.utils.allocator import keep_freed_memory
 from espnet2_spiking.utils.cli import setup_logging
 from espnet2_spiking.vocoder import Vocoder, add_vocoder_arguments, vocoder_from_args

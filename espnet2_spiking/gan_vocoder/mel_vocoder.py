@@ -3,7 +3,10 @@
 A mel vocoder is a backbone (log-mel -> frame features) followed by an ISTFT head.
 ESPnet's ``joint_text2wav`` calls ``forward(c: (B, C, L)) -> (B, 1, L * hop)`` while
 training, ``inference(c: (L, C)) -> (L * hop, 1)`` while decoding, and checks
-``upsample_factor`` against the feature extractor's hop.
+``upsample_factor`` against the feature extractor's hop. A head with the reference's
+``padding: center`` returns ``(L - 1) * hop`` samples instead (see
+:class:`~espnet2_spiking.gan_vocoder.istft_head.ISTFT`): it decodes, but ESPnet's joint
+text-to-wav training needs "same".
 """
 
 import inspect
@@ -38,11 +41,11 @@ class MelVocoder(torch.nn.Module):
 
     Subclasses set ``backbone``, whose ``forward(mel (B, C, L))`` returns the final
     features (B, L, dim) and the list of per-block hidden states, call
-    ``super().__init__(in_channels, dim, n_fft, hop_length, stats_file)`` and then keep
+    ``super().__init__(in_channels, dim, n_fft, hop_length, padding, stats_file)`` and then keep
     their own constructor arguments in ``self.settings`` (:func:`constructor_settings`):
     the one place where distillation, energy counting and benchmarking read a
     generator's shape (``in_channels``, ``dim``, ``intermediate_dim``, ``num_layers``,
-    ``kernel_size``, ``n_fft``, ``hop_length``, and ``time_steps`` for a spiking one).
+    ``kernel_size``, ``n_fft``, ``hop_length``, ``padding``, and ``time_steps`` for a spiking one).
 
     ``stats_file``: the ``feats_stats.npz`` of an ESPnet text-to-mel model trained with
     ``normalize: global_mvn``. ``joint_text2wav`` hands such a model's normalised output
@@ -51,12 +54,18 @@ class MelVocoder(torch.nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, dim: int, n_fft: int, hop_length: int, stats_file: Optional[str] = None
+        self,
+        in_channels: int,
+        dim: int,
+        n_fft: int,
+        hop_length: int,
+        padding: str = "same",
+        stats_file: Optional[str] = None,
     ):
         super().__init__()
         self.in_channels = in_channels
         self.upsample_factor = hop_length
-        self.head = ISTFTHead(dim, n_fft, hop_length)
+        self.head = ISTFTHead(dim, n_fft, hop_length, padding)
         self.normalize = GlobalMVN(stats_file) if stats_file is not None else None
         self.settings: Dict[str, Any] = {}
 
@@ -102,11 +111,13 @@ class MelVocoder(torch.nn.Module):
         return self.backbone(c)
 
     def forward(self, c: torch.Tensor) -> torch.Tensor:
-        """Args: c: log-mel (B, in_channels, L). Returns: waveform (B, 1, L * upsample_factor)."""
+        """Args: c: log-mel (B, in_channels, L). Returns: waveform (B, 1, L * upsample_factor)
+        ("same" padding; ``(L - 1) * upsample_factor`` with "center")."""
         x, _ = self.hidden_states(c)
         return self.head(x).unsqueeze(1)
 
     def inference(self, c: torch.Tensor) -> torch.Tensor:
-        """Args: c: log-mel (L, in_channels). Returns: waveform (L * upsample_factor, 1)."""
+        """Args: c: log-mel (L, in_channels). Returns: waveform (L * upsample_factor, 1)
+        ("same" padding; ``(L - 1) * upsample_factor`` with "center")."""
         self.check_mel(c, rank=2)
         return self.forward(c.transpose(0, 1).unsqueeze(0)).view(-1, 1)

@@ -1,9 +1,10 @@
 """ONNX export of the teacher and the student, and decoding with onnxruntime.
 
-The whole decoder is one ONNX graph: log-mel (B, in_channels, L) -> waveform (B, L * hop),
-backbone and ISTFT head included (the inverse FFT becomes ONNX ``DFT``, the overlap-add
-``Col2Im``, so opset 18 or newer). Batch and frames are dynamic; the student's SNN time
-steps T are unrolled at export, so T is fixed in the file. The student's neurons are
+The whole decoder is one ONNX graph: log-mel (B, in_channels, L) -> waveform (B, L * hop)
+(``(L - 1) * hop`` with the ISTFT's "center" padding), backbone and ISTFT head included
+(the inverse FFT becomes ONNX ``DFT``, the overlap-add ``Col2Im``, so opset 18 or newer).
+Batch and frames are dynamic; the student's SNN time steps T are unrolled at export, so T
+is fixed in the file. The student's neurons are
 exported in their inference form (:func:`espnet2_spiking.gan_vocoder.plif.plif_inference`):
 comparisons, products and sums, no custom operator.
 
@@ -30,7 +31,7 @@ OPSET = 18
 
 
 class _Decoder(torch.nn.Module):
-    """``generator``'s decoding without the input checks: mel (B, C, L) -> waveform (B, L * hop)."""
+    """``generator``'s decoding without the input checks: mel (B, C, L) -> waveform (B, samples)."""
 
     def __init__(self, generator: MelVocoder):
         super().__init__()
@@ -114,7 +115,7 @@ class OnnxVocoder:
         self.in_channels = int(meta["in_channels"])
 
     def __call__(self, mel: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
-        """Args: mel: log-mel (B, in_channels, L). Returns: waveform (B, 1, L * upsample_factor)."""
+        """Args: mel: log-mel (B, in_channels, L). Returns: waveform (B, 1, samples), as the generator's."""
         mel = np.ascontiguousarray(mel.detach().cpu().numpy() if torch.is_tensor(mel) else mel, np.float32)
         if mel.ndim != 3 or mel.shape[1] != self.in_channels or mel.shape[2] == 0:
             raise ValueError(f"expected a log-mel of shape (B, {self.in_channels}, frames), got {mel.shape}")

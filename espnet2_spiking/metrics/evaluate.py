@@ -25,11 +25,12 @@ from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.metrics.pitch import CREPE_FS, CrepePitch, CrepeSettings, pitch_metrics, pitch_stats
 from espnet2_spiking.metrics.quality import Utmos, align, mcd, mel_l1, pesq_wb, resample, stoi
 from espnet2_spiking.utils.audio_check import load_wav
+from espnet2_spiking.utils.cache import CACHE_ROOT
 from espnet2_spiking.utils.scp import read_scp
 
 AVERAGED = ["pesq_wb", "stoi", "mel_l1", "mcd", "utmos"]
 POOLED = ["periodicity_rmse", "vuv_f1", "pitch_rmse_cents"]
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "espnet2_spiking" / "crepe"
+DEFAULT_CACHE = CACHE_ROOT / "crepe"
 
 
 @dataclass(frozen=True)

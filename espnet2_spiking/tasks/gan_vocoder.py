@@ -3,8 +3,9 @@
 ESPnet2 has no standalone vocoder task; this one follows ``espnet2/tasks/gan_codec.py``:
 raw audio in (``speech``), two optimizers (generator, discriminator), choice tables for
 the generator (:data:`~espnet2_spiking.gan_vocoder.generators.GENERATORS`) and the feature
-extractor (``vocos_mel`` or ESPnet's ``fbank``, :data:`~espnet2_spiking.layers.mel.FEATS_EXTRACTORS`). Every generic ESPnet training option (resume,
-seeds, ``--ngpu``, DDP, tensorboard, best-checkpoint selection) comes from ``AbsTask``.
+extractor (``vocos_mel`` or ESPnet's ``fbank``, :data:`~espnet2_spiking.layers.mel.FEATS_EXTRACTORS`).
+Every generic ESPnet training option (resume, seeds, ``--ngpu``, DDP, tensorboard,
+best-checkpoint selection) comes from ``AbsTask``.
 """
 
 import argparse

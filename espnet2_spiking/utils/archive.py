@@ -20,13 +20,13 @@ import tempfile
 from pathlib import Path
 from typing import Dict, Union
 
+from espnet2_spiking.utils.cache import CACHE_ROOT
+
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 MEMBERS = ("config.yaml", "model.pth", "feats.yaml", "README.md")
 REQUIRED = ("config.yaml", "model.pth")
 MODEL_NAMES = ("model.pth", "valid.mel_loss.best.pth")
-DEFAULT_UNPACK_ROOT = (
-    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "espnet2_spiking" / "vocoders"
-)
+DEFAULT_UNPACK_ROOT = CACHE_ROOT / "vocoders"
 
 
 def is_archive(path: Union[str, Path]) -> bool:
