@@ -1,7 +1,7 @@
 """The loaded vocoder: one generator with its features, used by every decoding path.
 
 Decoding (``bin/gan_vocoder_inference``), the benchmark, the spike pictures and
-``bin/tts_inference --vocoder_file`` all load a vocoder here.
+``tts_inference --vocoder_file`` (:mod:`espnet2_spiking.text2mel`) all load a vocoder here.
 
     >>> from espnet2_spiking.vocoder import Vocoder
     >>> vocoder = Vocoder.from_pretrained("exp/snn/valid.mel_loss.best.pth")  # or a directory, or an archive
@@ -23,21 +23,19 @@ from typing import List, Optional, Tuple, Union
 import numpy as np
 import torch
 import yaml
-from espnet2.layers.global_mvn import GlobalMVN
 from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2.utils.types import str_or_none
 from spikingjelly.activation_based import neuron
 
 from espnet2_spiking.gan_vocoder.chunked import chunked_inference
+from espnet2_spiking.gan_vocoder.generators import GENERATORS
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
-from espnet2_spiking.layers.mel import VocosLogMel
-from espnet2_spiking.registry import VOCODERS
-from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask, generator_choices
+from espnet2_spiking.layers.mel import AnyMelFeatures, VocosLogMel
+from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask
 from espnet2_spiking.utils.archive import find_model, is_archive, unpack_archive, write_archive
 from espnet2_spiking.utils.checkpoint import load_generator, load_train_config
 from espnet2_spiking.utils.cli import add_device_arguments, device_of
 from espnet2_spiking.utils.config_check import check_decoding_memory, check_vocoder_config
-from espnet2_spiking.utils.features import check_text2mel_features
 
 DEFAULT_CHUNK_SECONDS = 20.0  # about 0.6 GB for the full-size student (28 MB per second of audio)
 
@@ -63,14 +61,14 @@ class Vocoder:
     ):
         config, args = load_train_config(model_file, train_config)
         generator = getattr(args, "generator", None)
-        if generator not in generator_choices.classes or not hasattr(args, "feats_extract_conf"):
+        if generator not in GENERATORS or not hasattr(args, "feats_extract_conf"):
             raise ValueError(
                 f"{config} is not a config of gan_vocoder_train (generator: {generator}; expected one of "
-                f"{', '.join(generator_choices.classes)} with feats_extract_conf). Pass the config.yaml and "
+                f"{', '.join(GENERATORS)} with feats_extract_conf). Pass the config.yaml and "
                 "model file of a vocoder training; a text-to-speech model decodes with "
                 "espnet2_spiking.bin.tts_inference."
             )
-        check_vocoder_config(args, config, generator_choices.classes[generator])
+        check_vocoder_config(args, config, GENERATORS[generator])
         feats_extract = GANVocoderTask.build_feats_extract(args)
         model = GANVocoderTask.build_generator(args, feats_extract)
         load_generator(model, model_file, config)
@@ -80,14 +78,14 @@ class Vocoder:
     def _setup(
         self,
         generator: MelVocoder,
-        feats_extract: VocosLogMel,
+        feats_extract: AnyMelFeatures,
         device: str,
         chunk_seconds: Optional[float],
         origin: str,
     ):
         self.generator = generator.to(device).eval()
         self.feats_extract = feats_extract.to(device).eval()
-        self.generator_type = next(k for k, v in VOCODERS.items() if type(generator) is v)
+        self.generator_type = next(k for k, v in GENERATORS.items() if type(generator) is v)
         self.device = device
         if chunk_seconds is not None and not (math.isfinite(chunk_seconds) and chunk_seconds >= 0):
             raise ValueError(
@@ -131,7 +129,7 @@ class Vocoder:
     def from_generator(
         cls,
         generator: MelVocoder,
-        feats_extract: Optional[VocosLogMel] = None,
+        feats_extract: Optional[AnyMelFeatures] = None,
         fs: int = 24000,
         device: str = "cpu",
         origin: str = "untrained",
@@ -220,38 +218,6 @@ def resolve_model(
     return model_tag, Path(train_config) if train_config else None
 
 
-def build_tts_vocoder(
-    vocoder_config: Union[str, Path, None], vocoder_file: Union[str, Path], model, device: str = "cpu"
-) -> Vocoder:
-    """ESPnet's ``TTSTask.build_vocoder_from_file`` for a vocoder of ``gan_vocoder_train``.
-
-    The features are checked against the text-to-mel ``model`` before any weight is read.
-    ``Text2Speech`` hands the vocoder the denormalised output (``feat_gen_denorm``), so a
-    text-to-mel model trained with ``normalize: global_mvn`` fits as well; do not pass
-    ``--prefer_normalized_feats true``.
-
-    Args:
-        vocoder_config: Its ``config.yaml`` (default: beside ``vocoder_file``).
-        vocoder_file: A ``*.pth`` of ``gan_vocoder_train``, its directory or a packed archive.
-        model: The ``ESPnetTTSModel`` whose output it decodes.
-    """
-    model_file, config = resolve_model(vocoder_file, vocoder_config)
-    config, args = load_train_config(model_file, config)
-    feats = model.feats_extract
-    normalize = model.normalize
-    check_text2mel_features(
-        "vocos_mel" if isinstance(feats, VocosLogMel) else type(feats).__name__,
-        feats if isinstance(feats, VocosLogMel) else None,
-        (
-            None
-            if normalize is None
-            else "global_mvn" if isinstance(normalize, GlobalMVN) else type(normalize).__name__
-        ),
-        VocosLogMel(**(getattr(args, "feats_extract_conf", None) or {})),
-    )
-    return Vocoder(model_file, config, device)
-
-
 def model_card(
     vocoder: Vocoder, model_file: Path, metrics: Optional[dict], metrics_file: Optional[str]
 ) -> str:
@@ -261,7 +227,7 @@ def model_card(
         f"# {vocoder.generator_type} vocoder",
         "",
         f"- Model: {vocoder.description.replace(str(model_file), model_file.name)}",
-        "- Features: vocos_mel, " + ", ".join(f"{k} {v}" for k, v in feats.items()) + " (feats.yaml)",
+        f"- Features: {vocoder.feats_extract.name}, " + ", ".join(f"{k} {v}" for k, v in feats.items()) + " (feats.yaml)",
         "- Training config: config.yaml; weights: model.pth (generator only, a plain state dict)",
         "- Decode: `python -m espnet2_spiking.bin.gan_vocoder_inference --model_file THIS_ARCHIVE "
         "--data_path_and_name_and_type wav.scp,speech,sound --output_dir out`",
@@ -306,7 +272,7 @@ def pack_vocoder(
     members = {
         "config.yaml": vocoder.train_config.read_bytes(),
         "model.pth": weights.getvalue(),
-        "feats.yaml": yaml.safe_dump(vocoder.feats_extract.settings).encode(),
+        "feats.yaml": yaml.safe_dump(vocoder.feats_extract.config).encode(),
         "README.md": model_card(vocoder, model_file, metrics, metrics_file).encode(),
     }
     return write_archive(members, archive)
@@ -330,7 +296,7 @@ def add_vocoder_arguments(parser: argparse.ArgumentParser):
     )
     group.add_argument(
         "--generator_type",
-        choices=sorted(VOCODERS),
+        choices=sorted(GENERATORS),
         default="spiking_vocos",
         help="Untrained generator to build when no --model_file is given",
     )
@@ -349,5 +315,5 @@ def vocoder_from_args(args: argparse.Namespace) -> Vocoder:
     device = device_of(args.ngpu, args.device)
     if args.model_file:
         return Vocoder.from_pretrained(args.model_file, args.train_config, device=device)
-    generator = VOCODERS[args.generator_type](**(args.generator_conf or {}))
+    generator = GENERATORS[args.generator_type](**(args.generator_conf or {}))
     return Vocoder.from_generator(generator, fs=args.fs, device=device)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import TINY_DISCRIMINATOR, TINY_MEL
+from tests.conftest import TINY_DISCRIMINATOR, TINY_MEL, TINY_TACOTRON2, write_wav_scp
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs2" / "libritts" / "voc1"
@@ -140,3 +140,64 @@ def shift_channel_by_channel(u, first, second, direction="reference"):
             if 0 <= t + source < steps:
                 out[t, :, c] = u[t + source, :, c]
     return out
+
+
+# ---------------------------------------------------------------- ESPnet text-to-mel models on tiny configs
+
+TINY_TTS_TRAIN = dict(  # what a tts_train / gan_tts_train config needs besides the model and features
+    token_type="char",
+    cleaner=None,
+    g2p=None,
+    normalize=None,
+    batch_type="unsorted",
+    batch_size=1,  # Tacotron 2 packs sequences and wants length-sorted batches
+    num_iters_per_epoch=1,
+    max_epoch=1,
+    num_workers=0,
+    best_model_criterion=[["train", "total_count", "max"]],
+    seed=0,
+    use_matplotlib=False,  # loss curves and attention plots cost seconds per run on this CPU
+    use_tensorboard=False,
+)
+
+
+def tiny_joint_conf(mel: dict, **vocoder_params) -> dict:
+    """``tts_conf`` of a tiny ``joint_text2wav`` (Tacotron 2 + Spiking Vocos) on features ``mel``
+    (``fs``, ``n_fft``, ``hop_length``, ``n_mels``); the vocoder's frames are not set."""
+    return dict(
+        text2mel_type="tacotron2",
+        text2mel_params=TINY_TACOTRON2,
+        vocoder_type="spiking_vocos",
+        vocoder_params=dict(dim=32, intermediate_dim=48, num_layers=2, time_steps=2, **vocoder_params),
+        segment_size=4,
+        sampling_rate=mel["fs"],
+        discriminator_type="hifigan_multi_period_discriminator",
+        discriminator_params=dict(periods=[2, 3], discriminator_params=dict(channels=4, max_downsample_channels=8)),
+        mel_loss_params={k: mel[k] for k in ("fs", "n_fft", "hop_length", "n_mels")},
+    )
+
+
+def write_tts_corpus(root: Path, fs: int):
+    """Two utterances with text and a character token list; returns (root, wav.scp, text, tokens.txt)."""
+    scp = write_wav_scp(root / "wav", fs, {"a": 0.3, "b": 0.35})
+    text = root / "text"
+    text.write_text("a hello world\nb spiking vocos\n")
+    tokens = root / "tokens.txt"
+    chars = sorted(set("hello world spiking vocos".replace(" ", "")))
+    tokens.write_text("\n".join(["<blank>", "<unk>", "<space>", *chars, "<sos/eos>"]) + "\n")
+    return root, scp, text, tokens
+
+
+def tts_data_args(corpus):
+    """The data options of tts_train / gan_tts_train on :func:`write_tts_corpus`'s corpus."""
+    _, scp, text, tokens = corpus
+    return [
+        "--token_list", str(tokens),
+        "--train_data_path_and_name_and_type", f"{text},text,text",
+        "--train_data_path_and_name_and_type", f"{scp},speech,sound",
+        "--valid_data_path_and_name_and_type", f"{text},text,text",
+        "--valid_data_path_and_name_and_type", f"{scp},speech,sound",
+        "--train_shape_file", str(scp),
+        "--valid_shape_file", str(scp),
+        "--ngpu", "0",
+    ]  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Dict
 import torch
 import yaml
 
-from espnet2_spiking.registry import VOCODERS
+from espnet2_spiking.gan_vocoder.generators import GENERATORS
 from tests.conftest import TINY_MEL, make_spiking_vocos_args, make_vocos_args
 
 
@@ -47,7 +47,7 @@ def save_vocoder(directory: Path, generator: str = "vocos", **generator_conf) ->
     directory.mkdir(parents=True, exist_ok=True)
     config = vocoder_config(generator, **generator_conf)
     (directory / "config.yaml").write_text(yaml.safe_dump(config))
-    model = VOCODERS[generator](**make_vocos_args(**config["generator_conf"]))
+    model = GENERATORS[generator](**make_vocos_args(**config["generator_conf"]))
     torch.save({f"generator.{k}": v for k, v in model.state_dict().items()}, directory / "model.pth")
     return directory / "model.pth"
 

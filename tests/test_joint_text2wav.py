@@ -6,55 +6,19 @@ import soundfile
 import torch
 import yaml
 
-from espnet2_spiking.bin import gan_tts_train, gan_vocoder_train, make_joint_text2wav, tts_inference, tts_train
+from espnet2_spiking import text2mel
+from espnet2_spiking.bin import gan_tts_train, gan_vocoder_train, tts_inference, tts_train
 from espnet2_spiking.vocoder import Vocoder
-from tests.conftest import TINY_MEL, TINY_TACOTRON2, write_wav_scp
-from tests.helpers import TINY_TRAIN
+from tests.conftest import TINY_MEL, TINY_TACOTRON2
+from tests.helpers import TINY_TRAIN, TINY_TTS_TRAIN, tiny_joint_conf, train_cmd, tts_data_args, write_tts_corpus
 
 FS, HOP = TINY_MEL["fs"], TINY_MEL["hop_length"]
-COMMON = dict(
-    token_type="char",
-    cleaner=None,
-    g2p=None,
-    feats_extract="vocos_mel",
-    feats_extract_conf=TINY_MEL,
-    normalize=None,
-    batch_type="unsorted",
-    batch_size=1,  # Tacotron 2 packs sequences and wants length-sorted batches
-    num_iters_per_epoch=1,
-    max_epoch=1,
-    num_workers=0,
-    best_model_criterion=[["train", "total_count", "max"]],
-    seed=0,
-    use_matplotlib=False,  # loss curves and attention plots cost seconds per run on this CPU
-    use_tensorboard=False,
-)
+COMMON = dict(TINY_TTS_TRAIN, feats_extract="vocos_mel", feats_extract_conf=TINY_MEL)
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tts")
-    scp = write_wav_scp(root / "wav", FS, {"a": 0.4, "b": 0.5})
-    text = root / "text"
-    text.write_text("a hello world\nb spiking vocos\n")
-    tokens = root / "tokens.txt"
-    chars = sorted(set("hello world spiking vocos".replace(" ", "")))
-    tokens.write_text("\n".join(["<blank>", "<unk>", "<space>", *chars, "<sos/eos>"]) + "\n")
-    return root, scp, text, tokens
-
-
-def data_args(corpus):
-    root, scp, text, tokens = corpus
-    return [
-        "--token_list", str(tokens),
-        "--train_data_path_and_name_and_type", f"{text},text,text",
-        "--train_data_path_and_name_and_type", f"{scp},speech,sound",
-        "--valid_data_path_and_name_and_type", f"{text},text,text",
-        "--valid_data_path_and_name_and_type", f"{scp},speech,sound",
-        "--train_shape_file", str(scp),
-        "--valid_shape_file", str(scp),
-        "--ngpu", "0",
-    ]  # fmt: skip
+    return write_tts_corpus(tmp_path_factory.mktemp("tts"), FS)
 
 
 def synthesize(corpus, config, model, out):
@@ -77,17 +41,7 @@ def joint_config(tmp_path, **vocoder_params):
     conf = dict(COMMON)
     conf.update(
         tts="joint_text2wav",
-        tts_conf=dict(
-            text2mel_type="tacotron2",
-            text2mel_params=TINY_TACOTRON2,
-            vocoder_type="spiking_vocos",
-            vocoder_params=dict(dim=32, intermediate_dim=48, num_layers=2, time_steps=2, **vocoder_params),
-            segment_size=8,
-            sampling_rate=FS,
-            discriminator_type="hifigan_multi_period_discriminator",
-            discriminator_params=dict(periods=[2, 3], discriminator_params=dict(channels=4, max_downsample_channels=8)),
-            mel_loss_params=dict(fs=FS, n_fft=TINY_MEL["n_fft"], hop_length=HOP, n_mels=TINY_MEL["n_mels"]),
-        ),
+        tts_conf=tiny_joint_conf(TINY_MEL, **vocoder_params),
         optim="adam",
         optim_conf=dict(lr=1e-4),
         optim2="adam",
@@ -100,7 +54,7 @@ def joint_config(tmp_path, **vocoder_params):
 
 def test_gan_tts_trains_joint_text2wav_with_spiking_vocos(corpus, tmp_path):
     out = tmp_path / "exp"
-    gan_tts_train.main(["--config", str(joint_config(tmp_path)), "--output_dir", str(out), *data_args(corpus)])
+    gan_tts_train.main(["--config", str(joint_config(tmp_path)), "--output_dir", str(out), *tts_data_args(corpus)])
     config = yaml.safe_load((out / "config.yaml").read_text())
     # the vocoder's frame settings were taken from the features
     assert config["tts_conf"]["vocoder_params"]["in_channels"] == TINY_MEL["n_mels"]
@@ -113,7 +67,7 @@ def test_gan_tts_trains_joint_text2wav_with_spiking_vocos(corpus, tmp_path):
 def test_gan_tts_refuses_vocoder_that_contradicts_features(corpus, tmp_path):
     with pytest.raises(ValueError, match=r"tts_conf.vocoder_params.in_channels=80 contradicts the features' n_mels=16"):
         gan_tts_train.main(
-            ["--config", str(joint_config(tmp_path, in_channels=80)), "--output_dir", str(tmp_path / "exp"), *data_args(corpus)]
+            ["--config", str(joint_config(tmp_path, in_channels=80)), "--output_dir", str(tmp_path / "exp"), *tts_data_args(corpus)]
         )
 
 
@@ -124,7 +78,7 @@ def trained_pair(request, corpus, tmp_path_factory):
     exp = tmp_path_factory.mktemp("pair")
     tts_conf = dict(COMMON, tts="tacotron2", tts_conf=TINY_TACOTRON2, optim="adam", optim_conf=dict(lr=1e-3))
     (exp / "tts.yaml").write_text(yaml.safe_dump(tts_conf))
-    tts_cmd = ["--config", str(exp / "tts.yaml"), *data_args(corpus)]
+    tts_cmd = ["--config", str(exp / "tts.yaml"), *tts_data_args(corpus)]
     if request.param == "global_mvn":
         tts_train.main([*tts_cmd, "--collect_stats", "true", "--output_dir", str(exp / "tts_stats")])
         stats = exp / "tts_stats/train/feats_stats.npz"
@@ -134,17 +88,13 @@ def trained_pair(request, corpus, tmp_path_factory):
     _, scp, _, _ = corpus
     voc_conf = dict(TINY_TRAIN, generator="spiking_vocos")
     (exp / "voc.yaml").write_text(yaml.safe_dump(voc_conf))
-    gan_vocoder_train.main(
-        ["--config", str(exp / "voc.yaml"), "--output_dir", str(exp / "voc"), "--ngpu", "0",
-         "--train_data_path_and_name_and_type", f"{scp},speech,sound", "--train_shape_file", str(scp),
-         "--valid_data_path_and_name_and_type", f"{scp},speech,sound", "--valid_shape_file", str(scp)]
-    )  # fmt: skip
+    gan_vocoder_train.main(train_cmd(corpus[:2] + (scp,), exp / "voc.yaml", exp / "voc"))
     return exp
 
 
 def test_make_joint_text2wav_then_tts_inference(corpus, trained_pair, tmp_path):
     exp = trained_pair
-    config, model = make_joint_text2wav.make_joint_text2wav(
+    config, model = text2mel.make_joint_text2wav(
         tts_train_config=exp / "tts/config.yaml",
         tts_model_file=exp / "tts/1epoch.pth",
         vocoder_model_file=exp / "voc/1epoch.pth",
@@ -176,7 +126,7 @@ def test_make_joint_text2wav_then_tts_inference(corpus, trained_pair, tmp_path):
     "change, message",
     [
         (dict(n_mels=20), r"n_mels: text-to-mel 20 vs vocoder 16"),
-        (dict(hop_length=32), r"n_shift: text-to-mel 32 vs vocoder 16"),
+        (dict(hop_length=32), r"hop_length: text-to-mel 32 vs vocoder 16"),
         (dict(fs=16000), r"fs: text-to-mel 16000 vs vocoder 8000"),
     ],
 )
@@ -186,7 +136,7 @@ def test_make_joint_refuses_mismatched_features(trained_pair, tmp_path, change, 
     config["feats_extract_conf"] = dict(config["feats_extract_conf"], **change)
     (tmp_path / "tts.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(ValueError, match=message):
-        make_joint_text2wav.make_joint_text2wav(
+        text2mel.make_joint_text2wav(
             tts_train_config=tmp_path / "tts.yaml",
             tts_model_file=exp / "tts/1epoch.pth",
             vocoder_model_file=exp / "voc/1epoch.pth",

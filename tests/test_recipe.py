@@ -99,7 +99,7 @@ def test_stage1_data_dirs(recipe):
 def test_stage2_formatted_audio_mel_features_and_statistics(recipe, monkeypatch):
     recipe, _, log = recipe
     monkeypatch.chdir(recipe)  # the scp files hold paths relative to the recipe
-    assert f"Features: {{fmax: {FS / 2}, fmin: 0.0, fs: {FS}, hop_length: {HOP}" in log
+    assert f"Features: {{feats_extract: vocos_mel, feats_extract_conf: {{fmax: {FS / 2}, fmin: 0.0, fs: {FS}, hop_length: {HOP}" in log
     for name in ("mini_train_clean_100", "mini_dev_clean", TEST_SET):
         dump = recipe / "dump" / "raw" / name
         for f in ("wav.scp", "utt2num_samples", "text", "utt2spk", "spk2utt", "feats.scp", "mel.yaml"):

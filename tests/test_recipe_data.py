@@ -16,8 +16,9 @@ import torchaudio
 import yaml
 
 from espnet2_spiking.bin import extract_mel, format_wav_scp
+from espnet2_spiking.layers.mel import Fbank, VocosLogMel, features_from_config
+from espnet2_spiking.utils.extract_mel import extract_mel as extract, features_of_configs
 from espnet2_spiking.utils.format_data import FormatSettings, format_data_dir
-from espnet2_spiking.layers.mel import VocosLogMel
 from tests.helpers import RECIPE, TEMPLATE, copy_recipe, needs_synthesizers, read_table, recipe_env, recipe_module
 
 MEL_CONF = dict(fs=8000, n_fft=64, hop_length=16, n_mels=16)
@@ -262,7 +263,8 @@ def test_extract_mel_writes_the_training_features(tmp_path):
     data = write_data_dir(tmp_path)
     dump = tmp_path / "dump"
     format_data_dir(data, dump, FormatSettings(8000, min_duration=0.5, max_duration=4.0))
-    assert extract_mel.extract_mel([config], dump / "wav.scp", dump) == 3
+    features = features_of_configs([config])
+    assert extract(features, dump / "wav.scp", dump) == 3
     feats = dict(kaldiio.load_scp(str(dump / "feats.scp")))
     reference = VocosLogMel(**MEL_CONF)
     for utt, path in read_table(dump / "wav.scp").items():
@@ -271,20 +273,46 @@ def test_extract_mel_writes_the_training_features(tmp_path):
         assert feats[utt].shape == (len(x) // 16 + 1, 16)
         np.testing.assert_allclose(feats[utt], expected, rtol=1e-5, atol=1e-5)
     saved = yaml.safe_load((dump / "mel.yaml").read_text())
-    assert saved == extract_mel.mel_conf_from_config(config)
-    assert saved["win_length"] == 64 and saved["fmax"] == 4000.0
+    assert saved == features.config and saved["feats_extract"] == "vocos_mel"
+    assert saved["feats_extract_conf"]["win_length"] == 64 and saved["feats_extract_conf"]["fmax"] == 4000.0
 
     # complete: skipped with the same settings, refused with others
-    assert extract_mel.extract_mel([config], dump / "wav.scp", dump) == 0
-    other = write_config(tmp_path / "other.yaml", **dict(MEL_CONF, n_mels=8))
-    with pytest.raises(SystemExit, match="holds features made with"):
-        extract_mel.extract_mel([other], dump / "wav.scp", dump)
+    assert extract(features, dump / "wav.scp", dump) == 0
+    other = features_of_configs([write_config(tmp_path / "other.yaml", **dict(MEL_CONF, n_mels=8))])
+    with pytest.raises(ValueError, match="holds features made with"):
+        extract(other, dump / "wav.scp", dump)
     # audio at another rate than the config's
-    wrong = write_config(tmp_path / "wrong.yaml", **dict(MEL_CONF, fs=16000))
-    with pytest.raises(SystemExit, match=r"spk1_a in .* is 8000 Hz .* need mono 16000 Hz"):
-        extract_mel.extract_mel([wrong], dump / "wav.scp", tmp_path / "elsewhere")
-    with pytest.raises(SystemExit, match=r"missing.scp does not exist: format the audio first"):
-        extract_mel.extract_mel([config], dump / "missing.scp", tmp_path / "elsewhere")
+    wrong = features_of_configs([write_config(tmp_path / "wrong.yaml", **dict(MEL_CONF, fs=16000))])
+    with pytest.raises(ValueError, match=r"spk1_a in .* is 8000 Hz .* need mono 16000 Hz"):
+        extract(wrong, dump / "wav.scp", tmp_path / "elsewhere")
+    with pytest.raises(FileNotFoundError, match=r"missing.scp does not exist: format the audio first"):
+        extract(features, dump / "missing.scp", tmp_path / "elsewhere")
+
+
+def test_extract_mel_writes_espnet_fbank_features(tmp_path):
+    """--feats_extract fbank: ESPnet's own LogMelFbank features, bit for bit, and mel.yaml to train a TTS model on."""
+    config = write_config(tmp_path / "train.yaml", **MEL_CONF)
+    data = write_data_dir(tmp_path)
+    dump = tmp_path / "dump"
+    format_data_dir(data, dump, FormatSettings(8000, min_duration=0.5, max_duration=4.0))
+    extract_mel.main(["--config", str(config), "--feats_extract", "fbank", "--feats_extract_conf", "n_mels=20",
+                      "--feats_extract_conf", "fmax=4000", "--wav_scp", str(dump / "wav.scp"), "--out_dir", str(dump)])  # fmt: skip
+    from espnet2.tts.feats_extract.log_mel_fbank import LogMelFbank
+
+    reference = LogMelFbank(fs=8000, n_fft=64, hop_length=16, n_mels=20, fmax=4000)
+    feats = dict(kaldiio.load_scp(str(dump / "feats.scp")))
+    for utt, path in read_table(dump / "wav.scp").items():
+        x, _ = soundfile.read(path, dtype="float32")
+        expected, _ = reference(torch.from_numpy(x)[None])
+        np.testing.assert_allclose(feats[utt], expected[0].numpy(), rtol=1e-5, atol=1e-5)
+    saved = yaml.safe_load((dump / "mel.yaml").read_text())
+    assert saved["feats_extract"] == "fbank"
+    assert saved["feats_extract_conf"] == dict(
+        fs=8000, n_fft=64, hop_length=16, win_length=64, window="hann", center=True, normalized=False,
+        onesided=True, n_mels=20, fmin=80, fmax=4000, htk=False, log_base=10.0,
+    )  # fmt: skip
+    # what mel.yaml records rebuilds the same features
+    assert Fbank(**saved["feats_extract_conf"]).settings == saved["feats_extract_conf"]
 
 
 def test_mel_conf_comes_from_the_training_config(tmp_path, capsys):
@@ -292,21 +320,24 @@ def test_mel_conf_comes_from_the_training_config(tmp_path, capsys):
     extract_mel.main(["--config", str(config), "--print_conf", "fs"])
     assert capsys.readouterr().out.strip().splitlines()[-1] == "8000"
     extract_mel.main(["--config", str(config), "--print_conf"])
-    assert yaml.safe_load(capsys.readouterr().out.strip().splitlines()[-1])["hop_length"] == 16
+    printed = yaml.safe_load(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["feats_extract"] == "vocos_mel" and printed["feats_extract_conf"]["hop_length"] == 16
+    extract_mel.main(["--config", str(config), "--feats_extract", "fbank", "--print_conf", "feats_extract"])
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "fbank"
     # teacher and student configs must agree
     other = write_config(tmp_path / "student.yaml", **dict(MEL_CONF, n_mels=8))
     with pytest.raises(SystemExit, match=r"describe different features \(n_mels: 16 vs 8\)"):
         extract_mel.main(["--config", str(config), "--config", str(other), "--print_conf"])
     # the recipe's own configs: the full-size one has the reference features
-    conf = extract_mel.mel_conf_from_config(RECIPE / "conf/tuning/train_vocos.yaml")
+    conf = features_from_config(RECIPE / "conf/tuning/train_vocos.yaml").settings
     assert (conf["fs"], conf["n_fft"], conf["hop_length"], conf["n_mels"]) == (24000, 1024, 256, 100)
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(dict(feats_extract_conf=dict(fs=8000, hop=16))))
-    with pytest.raises(ValueError, match=r"unknown keys \['hop'\]"):
-        extract_mel.mel_conf_from_config(bad)
-    bad.write_text(yaml.safe_dump(dict(feats_extract="fbank")))
-    with pytest.raises(ValueError, match="feats_extract is 'fbank'"):
-        extract_mel.mel_conf_from_config(bad)
+    with pytest.raises(ValueError, match=r"unknown keys \['hop'\] for vocos_mel"):
+        features_from_config(bad)
+    bad.write_text(yaml.safe_dump(dict(feats_extract="linear_spectrogram")))
+    with pytest.raises(ValueError, match="feats_extract is 'linear_spectrogram'; a vocoder's features are one of"):
+        features_from_config(bad)
 
 
 # ---------------------------------------------------------------- shell helpers

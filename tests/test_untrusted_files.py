@@ -9,6 +9,7 @@ import pytest
 import torch
 import yaml
 
+from espnet2_spiking import text2mel
 from espnet2_spiking.bin import gan_vocoder_inference, gan_vocoder_train, make_joint_text2wav, tts_inference
 from espnet2_spiking.vocoder import Vocoder
 from tests.conftest import write_wav_scp
@@ -137,7 +138,7 @@ def test_config_edited_to_another_size_is_refused(tmp_path):
     ):
         Vocoder.from_pretrained(model, edited)
     with pytest.raises(ValueError, match=f"weights in {model} do not fit"):
-        make_joint_text2wav.make_joint_text2wav(
+        text2mel.make_joint_text2wav(
             None, save_tts(tmp_path / "tts"), model, tmp_path / "joint", edited
         )
     assert not (tmp_path / "joint").exists()

@@ -30,7 +30,8 @@ def test_archive_decodes_as_the_model_file(packed, tmp_path):
         card = tar.extractfile("README.md").read().decode()
         feats = yaml.safe_load(tar.extractfile("feats.yaml"))
     assert "spiking_vocos" in card and "| pesq_wb | 3.25 |" in card and "| num_utts | 4 |" in card
-    assert feats["n_mels"] == 16 and feats["hop_length"] == 16
+    assert feats["feats_extract"] == "vocos_mel"
+    assert feats["feats_extract_conf"]["n_mels"] == 16 and feats["feats_extract_conf"]["hop_length"] == 16
     mel = torch.randn(20, 16)
     expected = Vocoder.from_pretrained(model).decode(mel)
     from_archive = Vocoder.from_pretrained(archive, unpack_dir=tmp_path / "unpacked")

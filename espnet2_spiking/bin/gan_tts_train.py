@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""ESPnet's ``gan_tts_train`` with ``vocoder_type: vocos | spiking_vocos`` for ``joint_text2wav``.
+"""ESPnet's ``gan_tts_train`` with the plugin registered (``register_tts_tasks``).
 
-The vocoder's mel count, FFT size and hop are taken from ``feats_extract_conf``
-(``feats_extract: vocos_mel``); a contradicting ``vocoder_params`` is refused.
+``joint_text2wav`` configs may name ``vocoder_type: vocos | spiking_vocos``: the vocoder's
+mel count and hop come from ``feats_extract_conf`` (``fbank`` or ``vocos_mel``); a
+contradicting ``vocoder_params`` is refused.
 
 Example:
     python -m espnet2_spiking.bin.gan_tts_train --config conf/train_joint_spiking_vocos.yaml ...
 """
 
 from espnet2_spiking.registry import register_tts_tasks
-from espnet2_spiking.utils.features import complete_joint_config
 from espnet2_spiking.utils.train_dir import check_output_dir
 
 
@@ -19,8 +19,6 @@ def main(cmd=None):
 
     args = GANTTSTask.get_parser().parse_args(cmd)
     check_output_dir(args)
-    if args.tts == "joint_text2wav" and not args.print_config:
-        args.tts_conf = complete_joint_config(args.feats_extract, args.feats_extract_conf, args.tts_conf)
     GANTTSTask.main(args=args)
 
 

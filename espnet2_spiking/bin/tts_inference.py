@@ -12,10 +12,12 @@ Examples:
         --model_file exp/tts/valid.loss.best.pth --vocoder_file exp/voc/valid.mel_loss.best.pth \\
         --output_dir exp/tts/decode_test --data_path_and_name_and_type dump/raw/test/text,text,text
 
-``--vocoder_file`` also takes a vocoder directory or an archive of ``bin/pack_vocoder``; ESPnet's
-Griffin-Lim (no ``--vocoder_file``) and ParallelWaveGAN ``*.pkl`` work as in ESPnet. The
-text-to-mel model's features must be the vocoder's (``vocos_mel``, same settings), checked
-before the weights are read.
+``--vocoder_file`` also takes a vocoder directory or an archive of ``bin/pack_vocoder``;
+ParallelWaveGAN ``*.pkl`` work as in ESPnet, and Griffin-Lim (no ``--vocoder_file``) too, at
+the right level on ``vocos_mel`` features as well. The text-to-mel model's features must be
+the vocoder's (``fbank`` or ``vocos_mel``, every setting the same), checked before decoding.
+ESPnet's own ``python -m espnet2.bin.tts_inference`` does the same once
+``espnet2_spiking.registry.register_tts_tasks()`` has run in its process.
 
 ESPnet reads ``--model_file`` with ``weights_only=False``, which would run code stored in
 the file; it is read here first with ``weights_only=True``, and a file that holds more

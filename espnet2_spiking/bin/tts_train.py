@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ESPnet's ``tts_train`` (text-to-mel models) with the plugin's ``vocos_mel`` features.
+"""ESPnet's ``tts_train`` (text-to-mel models) with the plugin registered (``vocos_mel`` features).
 
 Example:
     python -m espnet2_spiking.bin.tts_train --config conf/tuning/train_tacotron2_mini.yaml \\

@@ -32,7 +32,7 @@ from espnet2_spiking.gan_vocoder.losses import masked_mean, phase_losses
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator, fuse_time_steps
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
-from espnet2_spiking.layers.mel import VocosLogMel
+from espnet2_spiking.layers.mel import AnyMelFeatures, build_features, check_same_features
 from espnet2_spiking.utils.checkpoint import load_generator, load_train_config
 
 
@@ -190,7 +190,11 @@ class Distillation(torch.nn.Module):
         )
 
 
-def load_teacher(model_file: Union[str, Path], config_file: Union[str, Path, None] = None) -> VocosGenerator:
+def load_teacher(
+    model_file: Union[str, Path],
+    config_file: Union[str, Path, None] = None,
+    student_features: Optional[AnyMelFeatures] = None,
+) -> VocosGenerator:
     """Load a Vocos teacher from a checkpoint of the GAN vocoder task.
 
     Args:
@@ -198,6 +202,7 @@ def load_teacher(model_file: Union[str, Path], config_file: Union[str, Path, Non
             ``exp/vocos/valid.mel_loss.best.pth`` or the ``model.pth`` of ``convert_vocos``.
         config_file: Its ``config.yaml`` (default: beside ``model_file``), with
             ``generator: vocos``, ``generator_conf`` and ``feats_extract_conf``.
+        student_features: The student's features: the teacher must decode the same ones.
 
     Returns:
         The teacher, in eval mode, without gradients.
@@ -217,6 +222,16 @@ def load_teacher(model_file: Union[str, Path], config_file: Union[str, Path, Non
             f"The distillation teacher must be an ANN Vocos, but {config_file} says "
             f"`generator: {generator}`; pass the checkpoint of a model trained with `generator: vocos`."
         )
-    features = VocosLogMel(**(getattr(config, "feats_extract_conf", None) or {}))
+    features = build_features(
+        getattr(config, "feats_extract", None), getattr(config, "feats_extract_conf", None), str(config_file)
+    )
+    if student_features is not None:
+        check_same_features(
+            features,
+            student_features,
+            "The teacher and the student use",
+            ("teacher", "student"),
+            f"Train the student on the teacher's features (feats_extract and feats_extract_conf of {config_file}).",
+        )
     teacher = VocosGenerator(**features.vocoder_conf(getattr(config, "generator_conf", None) or {}))
     return load_generator(teacher, model_file, config_file).eval().requires_grad_(False)

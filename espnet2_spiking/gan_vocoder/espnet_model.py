@@ -1,7 +1,8 @@
 """The GAN vocoder as an ESPnet model: generator and discriminator turns for ``GANTrainer``.
 
 Training (Vocos recipe): a random ``segment_size``-sample segment per utterance, its
-log-mel decoded by the generator; generator loss ``lambda_mel * mel L1 + lambda_adv *
+log-mel decoded by the generator; generator loss ``lambda_mel * mel L1 (on Vocos's log-mel,
+see losses.mel_loss_features) + lambda_adv *
 (MPD + lambda_mrd * MRD) hinge loss + lambda_feat_match * (MPD + lambda_mrd * MRD) feature
 matching`` (+ distillation); discriminator loss ``MPD + lambda_mrd * MRD`` hinge loss.
 Validation decodes whole utterances and leaves padded frames out of the mel loss.
@@ -26,9 +27,9 @@ from typeguard import typechecked
 
 from espnet2_spiking.gan_vocoder.discriminators import MultiPeriodMultiResolutionDiscriminator
 from espnet2_spiking.gan_vocoder.distillation import Distillation
-from espnet2_spiking.gan_vocoder.losses import log_mel_l1_loss, vocos_generator_hinge_loss
+from espnet2_spiking.gan_vocoder.losses import log_mel_l1_loss, mel_loss_features, vocos_generator_hinge_loss
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
-from espnet2_spiking.layers.mel import VocosLogMel
+from espnet2_spiking.layers.mel import AnyMelFeatures
 from espnet2_spiking.metrics.spikes import FiringRates
 
 
@@ -87,6 +88,7 @@ class GeneratorPass:
         speech: Target waveforms (B, 1, N), zero beyond ``lengths``.
         speech_hat: Generated waveforms (B, 1, N), zero beyond ``lengths``.
         mel: Log-mel of ``speech`` (B, n_mels, N // hop + 1), the generator's input.
+        loss_mel: Log-mel of ``speech`` in the mel loss's features (``mel`` itself for ``vocos_mel``).
         lengths: Valid samples per item (B,).
         frame_lengths: Valid frames per item (B,).
         distill_loss: Weighted distillation loss (when distilling).
@@ -98,6 +100,7 @@ class GeneratorPass:
     speech: torch.Tensor
     speech_hat: torch.Tensor
     mel: torch.Tensor
+    loss_mel: torch.Tensor
     lengths: torch.Tensor
     frame_lengths: torch.Tensor
     distill_loss: Optional[torch.Tensor] = None
@@ -109,7 +112,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
     """Mel vocoder with Vocos's discriminators and losses, optionally distilled from a teacher.
 
     Args:
-        feats_extract: The log-mel features the generator decodes.
+        feats_extract: The log-mel features the generator decodes (``vocos_mel`` or ``fbank``).
         generator: Vocos or Spiking Vocos (``self.generator``; exported as ``generator.*``).
         distillation: Distillation from a frozen teacher (``self.distillation``), or None.
         segment_size: Samples per random training segment; a multiple of the hop.
@@ -135,7 +138,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
     @typechecked
     def __init__(
         self,
-        feats_extract: VocosLogMel,
+        feats_extract: AnyMelFeatures,
         generator: MelVocoder,
         distillation: Optional[Distillation],
         segment_size: int = 16384,
@@ -170,6 +173,9 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
                 f"random_gain_db must be [low, high] in dBFS, e.g. [-6, -1], got {random_gain_db}."
             )
         self.feats_extract = feats_extract
+        loss_feats = mel_loss_features(feats_extract)
+        # a module of its own only where it is not the input's (vocos_mel checkpoints keep their keys)
+        self.loss_feats = None if loss_feats is feats_extract else loss_feats
         self.generator = generator
         self.discriminator = MultiPeriodMultiResolutionDiscriminator(**(discriminator_params or {}))
         self.distillation = distillation
@@ -264,6 +270,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         mask = torch.arange(target.size(1), device=target.device) < lengths[:, None]
         target = target * mask
         mel = self.feats_extract.mel(target)
+        loss_mel = mel if self.loss_feats is None else self.loss_feats.mel(target)
         frame_lengths = lengths // self.feats_extract.hop_length + 1
         feats, hiddens = self.generator.hidden_states(mel)
         firing_rates = self.firing_rates.pop()
@@ -276,6 +283,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             target.unsqueeze(1),
             speech_hat.unsqueeze(1),
             mel,
+            loss_mel,
             lengths,
             frame_lengths,
             firing_rates=firing_rates,
@@ -286,7 +294,8 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         return out
 
     def _generator_loss(self, out: GeneratorPass) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        mel_loss = log_mel_l1_loss(self.feats_extract, out.speech_hat[:, 0], out.mel, out.frame_lengths)
+        loss_feats = self.feats_extract if self.loss_feats is None else self.loss_feats
+        mel_loss = log_mel_l1_loss(loss_feats, out.speech_hat[:, 0], out.loss_mel, out.frame_lengths)
         loss = self.lambda_mel * mel_loss
         stats = dict(mel_loss=mel_loss.detach())
         if self.adversarial:

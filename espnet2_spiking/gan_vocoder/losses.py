@@ -10,7 +10,7 @@ from typing import Optional, Tuple
 
 import torch
 
-from espnet2_spiking.layers.mel import VocosLogMel
+from espnet2_spiking.layers.mel import AnyMelFeatures, VocosLogMel
 
 
 def masked_mean(x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -31,8 +31,34 @@ def masked_mean(x: torch.Tensor, lengths: Optional[torch.Tensor] = None) -> torc
     return (x * mask).sum() / count.clamp(min=1)
 
 
+def mel_loss_features(feats_extract: AnyMelFeatures) -> VocosLogMel:
+    """The log-mel that the mel loss compares: Vocos's, on the frames of the input features.
+
+    ``vocos_mel`` inputs are their own loss features (the reference). For other inputs
+    (ESPnet's ``fbank``) the loss uses Vocos's full-band natural-log mel (100 HTK mels, 0 Hz
+    to Nyquist) with the input's ``fs``, ``n_fft``, hop and window, as ESPnet's HiFiGAN
+    computes its mel loss on its own full-band features whatever it decodes: fbank's band
+    (80-7600 Hz) would leave the top third of a 22.05 or 24 kHz spectrum to the
+    discriminators alone, and its log10 would shrink the loss 2.3 times against a
+    ``lambda_mel`` tuned for the reference; with the same loss features, ``mel_loss`` of
+    both kinds of vocoder is on one scale.
+
+    Args:
+        feats_extract: The features the vocoder decodes.
+    """
+    if isinstance(feats_extract, VocosLogMel):
+        return feats_extract
+    settings = feats_extract.settings
+    return VocosLogMel(
+        fs=settings["fs"],
+        n_fft=settings["n_fft"],
+        hop_length=settings["hop_length"],
+        win_length=settings["win_length"],
+    )
+
+
 def log_mel_l1_loss(
-    feats_extract: VocosLogMel,
+    feats_extract: AnyMelFeatures,
     speech_hat: torch.Tensor,
     mel: torch.Tensor,
     frame_lengths: Optional[torch.Tensor] = None,
@@ -40,9 +66,9 @@ def log_mel_l1_loss(
     """L1 distance between the log-mel of generated speech and a reference log-mel.
 
     Args:
-        feats_extract: The features the vocoder decodes (its ``mel``).
+        feats_extract: The loss features (:func:`mel_loss_features`).
         speech_hat: Generated waveform (B, N).
-        mel: Reference log-mel of the target waveform (B, n_mels, N // hop + 1).
+        mel: Their log-mel of the target waveform (B, n_mels, N // hop + 1).
         frame_lengths: Valid frames per item (B,).
 
     Returns:

@@ -2,8 +2,10 @@
 
 ESPnet2 has no standalone vocoder task; this one follows ``espnet2/tasks/gan_codec.py``:
 raw audio in (``speech``), two optimizers (generator, discriminator), choice tables for
-the generator and the feature extractor. Every generic ESPnet training option (resume,
-seeds, ``--ngpu``, DDP, tensorboard, best-checkpoint selection) comes from ``AbsTask``.
+the generator (:data:`~espnet2_spiking.gan_vocoder.generators.GENERATORS`) and the feature
+extractor (``vocos_mel`` or ESPnet's ``fbank``, :data:`~espnet2_spiking.layers.mel.FEATS_EXTRACTORS`).
+Every generic ESPnet training option (resume, seeds, ``--ngpu``, DDP, tensorboard,
+best-checkpoint selection) comes from ``AbsTask``.
 """
 
 import argparse
@@ -23,23 +25,22 @@ from typeguard import typechecked
 
 from espnet2_spiking.gan_vocoder.distillation import Distillation, load_teacher
 from espnet2_spiking.gan_vocoder.espnet_model import ESPnetGANVocoderModel
+from espnet2_spiking.gan_vocoder.generators import GENERATORS
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
-from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
-from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
-from espnet2_spiking.layers.mel import VocosLogMel
+from espnet2_spiking.layers.mel import FEATS_EXTRACTORS, AnyMelFeatures
 from espnet2_spiking.utils.audio import check_wav_scp
 from espnet2_spiking.utils.config_check import check_vocoder_config
 from espnet2_spiking.utils.train_dir import check_output_dir
 
 feats_extractor_choices = ClassChoices(
     "feats_extract",
-    classes=dict(vocos_mel=VocosLogMel),
+    classes=FEATS_EXTRACTORS,
     type_check=AbsFeatsExtract,
     default="vocos_mel",
 )
 generator_choices = ClassChoices(
     "generator",
-    classes=dict(vocos=VocosGenerator, spiking_vocos=SpikingVocosGenerator),
+    classes=GENERATORS,
     type_check=MelVocoder,
     default="vocos",
 )
@@ -148,13 +149,13 @@ class GANVocoderTask(AbsTask):
 
     @classmethod
     @typechecked
-    def build_feats_extract(cls, args: argparse.Namespace) -> VocosLogMel:
+    def build_feats_extract(cls, args: argparse.Namespace) -> AnyMelFeatures:
         return feats_extractor_choices.get_class(args.feats_extract)(**args.feats_extract_conf)
 
     @classmethod
     @typechecked
-    def build_generator(cls, args: argparse.Namespace, feats_extract: VocosLogMel) -> MelVocoder:
-        """Build the generator; mel count, FFT size and hop come from the features."""
+    def build_generator(cls, args: argparse.Namespace, feats_extract: AnyMelFeatures) -> MelVocoder:
+        """Build the generator; mel count and hop come from the features (see ``MelFeatures.vocoder_conf``)."""
         conf = feats_extract.vocoder_conf(args.generator_conf)
         return generator_choices.get_class(args.generator)(**conf)
 
@@ -165,7 +166,7 @@ class GANVocoderTask(AbsTask):
         generator = cls.build_generator(args, feats_extract)
         distillation = None
         if getattr(args, "distill", False):
-            teacher = load_teacher(args.teacher_model_file, args.teacher_config)
+            teacher = load_teacher(args.teacher_model_file, args.teacher_config, feats_extract)
             distillation = Distillation(teacher, **args.distillation_conf)
         return ESPnetGANVocoderModel(
             feats_extract=feats_extract,

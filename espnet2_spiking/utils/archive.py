@@ -4,7 +4,7 @@ An archive is a ``.tar.gz`` with flat members only:
 
 - ``config.yaml``: the ``gan_vocoder_train`` config;
 - ``model.pth``: the generator's weights (``generator.*``), a plain state dict;
-- ``feats.yaml``: the complete ``vocos_mel`` feature settings;
+- ``feats.yaml``: its features (``feats_extract`` and the complete ``feats_extract_conf``);
 - ``README.md``: a short model card, with the measured scores when they were given.
 
 Unpacking accepts those names only, each once, as regular files: no directories, links,

@@ -17,11 +17,13 @@ import difflib
 import inspect
 import os
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Dict, Optional, Union
 
 from typeguard import TypeCheckError, check_type
 
-from espnet2_spiking.layers.mel import VocosLogMel
+import humanfriendly
+
+from espnet2_spiking.layers.mel import FEATS_EXTRACTORS, AnyMelFeatures, build_features
 
 # settings of the generators that must be above 0 (whole-number ones are checked by type)
 POSITIVE = ("v_threshold", "surrogate_alpha", "init_firing_rate", "readout_decay", "layer_scale_init_value")
@@ -106,33 +108,44 @@ def _check_keys_and_types(conf: Any, cls, name: str, config: Path) -> Dict[str, 
     return conf
 
 
-def check_features(conf: Any, config: Union[str, Path], name: str = "feats_extract_conf") -> VocosLogMel:
-    """Check a ``vocos_mel`` ``feats_extract_conf``; return the features it describes.
+def check_features(
+    conf: Any, config: Union[str, Path], name: str = "feats_extract_conf", feats_extract: Optional[str] = None
+) -> AnyMelFeatures:
+    """Check the ``feats_extract_conf`` of ``feats_extract`` (``vocos_mel`` or ``fbank``); return its features.
 
     Raises:
         ValueError: A setting is unknown, of the wrong type or out of range, naming it and ``config``.
     """
-    conf = _check_keys_and_types(conf, VocosLogMel, name, Path(config))
-    parameters = list(inspect.signature(VocosLogMel.__init__).parameters.values())[1:]
+    feats_extract = feats_extract or "vocos_mel"
+    if feats_extract not in FEATS_EXTRACTORS:
+        raise ValueError(
+            f"{config}: feats_extract is {feats_extract!r}; a vocoder's features are one of {list(FEATS_EXTRACTORS)}."
+        )
+    cls = FEATS_EXTRACTORS[feats_extract]
+    conf = _check_keys_and_types(conf, cls, name, Path(config))
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
     s = {p.name: conf.get(p.name, p.default) for p in parameters}  # every setting, defaults filled in
+    if isinstance(s["fs"], str):  # ESPnet's fbank takes "22.05k"
+        s["fs"] = humanfriendly.parse_size(s["fs"])
     for key in ("fs", "n_fft", "hop_length", "n_mels", "win_length"):
         if s[key] is not None and s[key] < 1:
             raise ValueError(f"{config}: {name}.{key} is {s[key]}; it must be at least 1.")
     bins = s["n_fft"] // 2 + 1
     nyquist = s["fs"] / 2
     fmax = nyquist if s["fmax"] is None else s["fmax"]
+    fmin = s["fmin"] or 0
     rules = [
         (s["hop_length"] <= s["n_fft"], "hop_length", f"at most n_fft={s['n_fft']}: frames must overlap or touch"),
         (s["win_length"] is None or s["win_length"] <= s["n_fft"], "win_length", f"at most n_fft={s['n_fft']}"),
         (s["n_mels"] <= bins, "n_mels", f"at most the {bins} FFT bins of n_fft={s['n_fft']}, or mel bins stay empty"),
-        (0 <= s["fmin"] < fmax, "fmin", f"at least 0 and below fmax={fmax}"),
+        (0 <= fmin < fmax, "fmin", f"at least 0 and below fmax={fmax}"),
         (fmax <= nyquist, "fmax", f"at most fs / 2 = {nyquist}"),
-        (s["log_floor"] > 0, "log_floor", "above 0 (the log of the floor)"),
+        (s.get("log_floor", 1) > 0, "log_floor", "above 0 (the log of the floor)"),
     ]
     for ok, key, rule in rules:
         if not ok:
             raise ValueError(f"{config}: {name}.{key} is {s[key]}; it must be {rule}. Fix it in {config}.")
-    return VocosLogMel(**conf)
+    return build_features(feats_extract, conf, str(config))
 
 
 def check_generator(conf: Any, generator_class, config: Union[str, Path], name: str = "generator_conf"):
@@ -157,7 +170,7 @@ def check_generator(conf: Any, generator_class, config: Union[str, Path], name: 
         )
 
 
-def check_vocoder_config(args, config: Union[str, Path], generator_class) -> VocosLogMel:
+def check_vocoder_config(args, config: Union[str, Path], generator_class) -> AnyMelFeatures:
     """Check the features and the generator of a ``gan_vocoder_train`` config, and its decoding memory.
 
     Args:
@@ -168,7 +181,9 @@ def check_vocoder_config(args, config: Union[str, Path], generator_class) -> Voc
     Returns:
         The features it describes.
     """
-    feats = check_features(getattr(args, "feats_extract_conf", None), config)
+    feats = check_features(
+        getattr(args, "feats_extract_conf", None), config, feats_extract=getattr(args, "feats_extract", None)
+    )
     check_generator(getattr(args, "generator_conf", None), generator_class, config)
     parameters = list(inspect.signature(generator_class.__init__).parameters.values())[1:]
     settings = dict({p.name: p.default for p in parameters}, **(getattr(args, "generator_conf", None) or {}))

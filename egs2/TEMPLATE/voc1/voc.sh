@@ -42,6 +42,17 @@ local_data_opts=     # Options for local/data.sh.
 min_wav_duration=0.5 # Drop clips shorter than this (seconds).
 max_wav_duration=20  # Drop clips longer than this (seconds).
 
+# Features (named as in egs2/TEMPLATE/tts1/tts.sh); empty: what the vocoder configs say.
+# They update the configs' feats_extract / feats_extract_conf in every stage that uses them.
+feats_extract=       # vocos_mel (the reference's) or fbank (ESPnet's LogMelFbank, as ESPnet TTS models).
+fs=                  # Sampling rate (feats_extract_conf fs).
+n_fft=               # FFT size.
+n_shift=             # Hop size (feats_extract_conf hop_length).
+win_length=          # Window length.
+n_mels=              # Number of mel bins.
+fmin=                # Lowest mel frequency.
+fmax=                # Highest mel frequency.
+
 # Stages 3-5: vocoders
 teacher_config=      # Teacher (generator: vocos) training config; it also sets the features.
 teacher_args=        # Extra training options, e.g. "--max_epoch 1" (override the config).
@@ -55,8 +66,8 @@ evaluate_args=       # Extra options of espnet2_spiking.bin.evaluate.
 benchmark_args=      # Extra options of espnet2_spiking.bin.benchmark.
 
 # Stage 6: text to wav
-tts_exp=             # An ESPnet TTS experiment (config.yaml + ${tts_model}) with vocos_mel
-                     # features equal to the vocoder's; empty: train one here (tts_config).
+tts_exp=             # An ESPnet TTS experiment (config.yaml + ${tts_model}) whose features
+                     # (fbank or vocos_mel) equal the vocoder's; empty: train one here (tts_config).
 tts_model=valid.loss.best.pth  # Checkpoint of the text-to-mel model.
 tts_config=          # Text-to-mel training config (when tts_exp is empty).
 tts_args=            # Extra text-to-mel training options.
@@ -83,6 +94,10 @@ Options (default in brackets):
     --local_data_opts        Options for local/data.sh [${local_data_opts}].
     --min_wav_duration       Drop shorter clips, seconds [${min_wav_duration}].
     --max_wav_duration       Drop longer clips, seconds [${max_wav_duration}].
+    --feats_extract          Features: vocos_mel or fbank (ESPnet's) [from the configs].
+    --fs, --n_fft, --n_shift, --win_length, --n_mels, --fmin, --fmax
+                             Feature settings, e.g. ESPnet's LJSpeech: --feats_extract fbank --fs 22050
+                             --n_fft 1024 --n_shift 256 --n_mels 80 --fmin 80 --fmax 7600 [from the configs].
     --teacher_config, --teacher_args, --teacher_tag   Teacher training (stage 3).
     --student_config, --student_args, --student_tag   Student training (stage 4).
     --inference_model        Checkpoint to decode with [${inference_model}].
@@ -127,14 +142,25 @@ if [ "${stage}" -gt "${stop_stage}" ]; then
 fi
 
 data_feats=${dumpdir}/raw
+feats_opts=()  # the feature options above, as options of the Python tools,
+feats_tag=     # and in experiment names (e.g. _fbank_fs22050_n_shift256)
+if [ -n "${feats_extract}" ]; then
+    feats_opts+=(--feats_extract "${feats_extract}")
+    feats_tag+="_${feats_extract}"
+fi
+for name in fs n_fft n_shift win_length n_mels fmin fmax; do
+    [ -z "${!name}" ] && continue
+    feats_opts+=(--feats_extract_conf "${name/n_shift/hop_length}=${!name}")
+    feats_tag+="_${name}${!name}"
+done
 tag_of() {  # <config> <args>: ESPnet's experiment naming: config name + overridden options
     local tag
     tag=$(basename "$1" .yaml)
     [ -n "$2" ] && tag+=$(echo "$2" | sed -e "s/--/_/g" -e "s/[ |=/]//g")
     echo "${tag}"
 }
-[ -z "${teacher_tag}" ] && teacher_tag=$(tag_of "${teacher_config}" "${teacher_args}")
-[ -z "${student_tag}" ] && student_tag=$(tag_of "${student_config}" "${student_args}")
+[ -z "${teacher_tag}" ] && teacher_tag=$(tag_of "${teacher_config}" "${teacher_args}")${feats_tag}
+[ -z "${student_tag}" ] && student_tag=$(tag_of "${student_config}" "${student_args}")${feats_tag}
 teacher_exp=${expdir}/voc_${teacher_tag}
 student_exp=${expdir}/voc_${student_tag}
 vocoder_stats_dir=${expdir}/voc_stats_${train_set}
@@ -164,10 +190,10 @@ run_step() {  # <description> <log> <command...>: run a step; on failure name it
     fi
 }
 
-mel_conf() {  # The mel settings of teacher and student ("{fs: 24000, ...}"); fails if they differ
-    # (the last line: importing ESPnet prints to stdout)
+mel_conf() {  # [<key>]: the features of teacher and student ("{feats_extract: vocos_mel, feats_extract_conf:
+    # {fs: 24000, ...}}"), or one key of them; fails if they differ (the last line: importing ESPnet prints to stdout)
     ${python} -m espnet2_spiking.bin.extract_mel --config "${teacher_config}" \
-        --config "${student_config}" --print_conf | tail -n 1
+        --config "${student_config}" "${feats_opts[@]}" --print_conf ${1:+"$1"} | tail -n 1
 }
 
 split_scp() {  # <scp> <n> <prefix>: round-robin split into <prefix>.1.scp ... <prefix>.<n>.scp
@@ -229,7 +255,7 @@ dump_set() {  # <set>: data/<set> formatted into ${data_feats}/<set>, with its l
     run_step "log-mel features of ${data_feats}/${dset}" "${logdir}/extract_mel.log" \
         ${train_cmd} "${logdir}/extract_mel.log" \
         ${python} -m espnet2_spiking.bin.extract_mel \
-            --config "${teacher_config}" --config "${student_config}" \
+            --config "${teacher_config}" --config "${student_config}" "${feats_opts[@]}" \
             --wav_scp "${data_feats}/${dset}/wav.scp" --out_dir "${data_feats}/${dset}"
 }
 
@@ -324,7 +350,7 @@ vocoder_train() {  # <exp> <config> <description> [options...]: train a vocoder 
             --valid_data_path_and_name_and_type "${data_feats}/${dev_set}/wav.scp,speech,sound" \
             --train_shape_file "${vocoder_stats_dir}/train/speech_shape" \
             --valid_shape_file "${vocoder_stats_dir}/valid/speech_shape" \
-            "$@"
+            "${feats_opts[@]}" "$@"
 }
 
 train_text2mel() {  # <train_dir> <dev_dir>: token list, statistics and training of ${tts_exp}
@@ -333,7 +359,7 @@ train_text2mel() {  # <train_dir> <dev_dir>: token list, statistics and training
     local token_list=data/${train_set}_token_list/${token_type}/tokens.txt
     require 2 "${train_dir}/mel.yaml" "${train_dir}/text" "${dev_dir}/wav.scp"
     # The text-to-mel model computes from the audio the features of stage 2 (mel.yaml).
-    local tts_opts=(--feats_extract vocos_mel --feats_extract_conf "$(< "${train_dir}/mel.yaml")"
+    local tts_opts=(--feats_extract "$(mel_conf feats_extract)" --feats_extract_conf "$(mel_conf feats_extract_conf)"
                     --token_type "${token_type}" --token_list "${token_list}"
                     --cleaner "${cleaner}" --use_preprocessor true)
     if [ -f "${token_list}" ]; then
@@ -458,7 +484,8 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
         collect_stats "${vocoder_stats_dir}" \
             "${data_feats}/${train_set}/wav.scp,speech,sound" \
             "${data_feats}/${dev_set}/wav.scp,speech,sound" \
-            ${python} -m espnet2_spiking.bin.gan_vocoder_train --config "${teacher_config}" ${teacher_args}
+            ${python} -m espnet2_spiking.bin.gan_vocoder_train --config "${teacher_config}" \
+                "${feats_opts[@]}" ${teacher_args}
     fi
 fi
 
