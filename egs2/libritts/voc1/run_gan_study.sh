@@ -11,8 +11,8 @@
 #
 #   ./run_gan_study.sh --corpus mini                   # 2-core CPU: about an hour
 #   ./run_gan_study.sh --corpus mini --steps 400       # longer continuations
-#   ./run_gan_study.sh --corpus mini --models teacher  # the teachers only (the student's
-#                                                      # quick start may still be training)
+#   ./run_gan_study.sh --corpus mini --models teacher  # the teachers only, not scored (the
+#                                                      # student's quick start may still train)
 #   ./run_gan_study.sh --corpus mini --gan_args "--model_conf discriminator_params=null"
 #                                                      # the full-size discriminators
 #
@@ -102,6 +102,10 @@ for objective in ${objectives}; do
     done
 done
 
+if [[ " ${models} " != *" teacher "* || " ${models} " != *" student "* ]]; then
+    log "Scoring waits for a run with both models (--models \"teacher student\"), which skips what is trained"
+    exit 0
+fi
 # Copy synthesis, scored: the starting pair (run.sh's stage 5) and each continued pair.
 pairs=()
 for objective in start ${objectives}; do
