@@ -28,6 +28,11 @@ def write_exp(exp: Path, pesq: float, mels, adversarial: bool, rates=None):
     (exp / DECODE / "eval").mkdir(parents=True)
     metrics = dict(pesq_wb=pesq, stoi=0.9, periodicity_rmse=0.2, vuv_f1=0.91, mel_l1=0.4)
     (exp / DECODE / "eval" / "metrics.json").write_text(json.dumps(metrics))
+    utts = ["pesq_wb\tstoi\tmel_l1\tperiodicity_rmse\tvuv_f1"]  # as evaluate writes them, utt_id first
+    utts += [f"{pesq + d}\t0.9\t0.4\t{0.2 - d if d else 'nan'}\t0.91" for d in (0.0, 0.1, 0.2)]
+    text = "utt_id\t" + utts[0] + "\tsamples\tfs\n"
+    text += "".join(f"u{i}\t{line}\t24000\t24000\n" for i, line in enumerate(utts[1:]))
+    (exp / DECODE / "eval" / "utt_metrics.tsv").write_text(text)
     lines = [
         interval(1, 1, 10, mels[0], adversarial),
         interval(1, 11, 20, mels[1], adversarial),
@@ -58,7 +63,9 @@ def test_table_rows_and_curves(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    rows = [line for line in (out / "RESULTS.md").read_text().splitlines() if line.startswith("| ")]
+    text = (out / "RESULTS.md").read_text()
+    table, paired = text.split("## gan - mel")
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
     cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows[1:]]
     assert [c[:2] for c in cells] == [["teacher", "mel"], ["teacher", "gan"], ["student", "mel"], ["student", "gan"]]
     assert cells[1][2:7] == ["2.500", "0.900", "0.200", "0.910", "0.400"]  # PESQ-wb ... log-mel L1
@@ -67,6 +74,13 @@ def test_table_rows_and_curves(tmp_path):
     # steps, last train mel loss, last valid mel loss, adversarial, feature matching, discriminator
     assert cells[1][9:] == ["40", "0.400", "0.450", "1.200", "2.500", "1.900"]
     assert cells[0][12:] == ["-", "-", "-"]  # the discriminators rested
+    # per utterance, gan - mel: the teacher's PESQ is 1.0 higher on each of 3 utterances;
+    # periodicity is nan on the first, so 2 pairs remain (equal: not better)
+    rows = [line for line in paired.splitlines() if line.startswith("| ")]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows[1:]]
+    assert cells[0][:4] == ["teacher", "3", "+1.000 ± 0.000 (3/3)", "+0.000 ± 0.000 (0/3)"]
+    assert cells[0][4] == "+0.000 ± 0.000 (0/2)"
+    assert cells[1][:3] == ["student", "3", "+0.000 ± 0.000 (0/3)"]
     for model in ("teacher", "student"):
         image = matplotlib.image.imread(str(out / f"{model}.png"))
         assert image.shape[1] > 600 and image[..., :3].std() > 0.01

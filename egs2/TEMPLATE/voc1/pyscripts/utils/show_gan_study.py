@@ -13,6 +13,9 @@ Each argument names an objective and its teacher and student experiments. Writte
   periodicity RMSE, V/UV F1, log-mel L1 from ``decode_<test>_<model>/eval/metrics.json``),
   the student's lowest and mean firing rate (``benchmark_<test>_<model>/benchmark.json``),
   and from ``train.log`` the steps taken and the last logged training losses;
+- in ``RESULTS.md`` also, per model, the paired difference ``gan - mel`` of each score over
+  the test utterances (``eval/utt_metrics.tsv``): its mean, standard error and the number of
+  utterances on which ``gan`` is better, to tell an effect from noise;
 - ``teacher.png``, ``student.png``: mel loss (training, and validation per epoch),
   generator adversarial and feature-matching losses, and discriminator losses against
   training steps, one line per objective.
@@ -39,6 +42,7 @@ _EPOCH = re.compile(r"(\d+)epoch results: (.*)")
 _STAT = re.compile(r"([A-Za-z][\w]*)=([-+]?(?:\d[\d.]*(?:e[-+]?\d+)?|nan|inf))")
 QUALITY = [("pesq_wb", "PESQ-wb"), ("stoi", "STOI"), ("periodicity_rmse", "periodicity RMSE"),
            ("vuv_f1", "V/UV F1"), ("mel_l1", "log-mel L1")]
+LOWER_IS_BETTER = {"periodicity_rmse", "mel_l1"}
 CURVES = [  # panel title, training statistics drawn in it
     ("mel loss (L1 of log-mels)", ["mel_loss"]),
     ("generator: adversarial (solid), feature matching (dashed)",
@@ -91,6 +95,34 @@ def _one(paths: List[Path], what: str) -> Optional[Path]:
     if len(paths) > 1:
         sys.exit(f"Several {what}: {', '.join(map(str, paths))}; the study scores one test set.")
     return paths[0] if paths else None
+
+
+def read_utt_metrics(exp: Path, model_name: str) -> Dict[str, Dict[str, float]]:
+    """utt_id -> score -> value, from the ``eval/utt_metrics.tsv`` of ``exp``'s decoding."""
+    path = _one(sorted(exp.glob(f"decode_*_{model_name}/eval/utt_metrics.tsv")), "scored test sets")
+    if path is None:
+        sys.exit(f"{exp} has no decode_*_{model_name}/eval/utt_metrics.tsv: run its stage 5 (./run.sh --stage 5).")
+    header, *lines = [line.split("\t") for line in path.read_text().splitlines() if line]
+    keys = [key for key, _ in QUALITY]
+    return {cells[0]: {h: float(v) for h, v in zip(header[1:], cells[1:]) if h in keys} for cells in lines}
+
+
+def paired_row(model: str, base: Path, other: Path, model_name: str) -> List[str]:
+    """Per score: mean and standard error of ``other - base`` over the utterances both scored,
+    and on how many ``other`` is better (``+0.012 ± 0.004 (21/30)``)."""
+    a, b = read_utt_metrics(base, model_name), read_utt_metrics(other, model_name)
+    utts = sorted(set(a) & set(b))
+    row = [model, str(len(utts))]
+    for key, _ in QUALITY:
+        diffs = [b[u][key] - a[u][key] for u in utts if math.isfinite(b[u].get(key, math.nan) - a[u].get(key, math.nan))]
+        if len(diffs) < 2:
+            row.append("-")
+            continue
+        mean = sum(diffs) / len(diffs)
+        stderr = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs))
+        better = sum(d < 0 if key in LOWER_IS_BETTER else d > 0 for d in diffs)
+        row.append(f"{mean:+.3f} ± {stderr:.3f} ({better}/{len(diffs)})")
+    return row
 
 
 def row_of(objective: str, model: str, exp: Path, model_name: str) -> List[str]:
@@ -167,6 +199,14 @@ def main(argv=None):
               "feature matching loss", "discriminator loss"]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     text = environment() + "\n## Adversarial study\n\n" + markdown_table(header, rows) + "\n"
+    paired = [paired_row(m, o["mel"], o["gan"], model_name) for m, o in exps.items() if {"mel", "gan"} <= set(o)]
+    if paired:
+        text += (
+            "\n## gan - mel, per test utterance\n\nMean difference ± its standard error (utterances on "
+            "which gan is better / utterances scored).\n\n"
+            + markdown_table(["model", "utterances", *[label for _, label in QUALITY]], paired)
+            + "\n"
+        )
     (args.out_dir / "RESULTS.md").write_text(text, encoding="utf-8")
     for model, objectives in exps.items():
         continued = {o: e for o, e in objectives.items() if o != "start" and (e / "train.log").exists()}
