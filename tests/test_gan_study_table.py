@@ -24,7 +24,7 @@ def interval(epoch: int, start: int, end: int, mel: float, adversarial: bool) ->
 
 
 def write_exp(exp: Path, pesq: float, mels, adversarial: bool, rates=None):
-    """An experiment of 2 epochs of 20 steps, logged every 10 steps (mels: the 4 train mel losses)."""
+    """An experiment of 2 epochs, logged every 10 steps up to step 20 of each (mels: the 4 train mel losses)."""
     (exp / DECODE / "eval").mkdir(parents=True)
     metrics = dict(pesq_wb=pesq, stoi=0.9, periodicity_rmse=0.2, vuv_f1=0.91, mel_l1=0.4)
     (exp / DECODE / "eval" / "metrics.json").write_text(json.dumps(metrics))
@@ -42,6 +42,7 @@ def write_exp(exp: Path, pesq: float, mels, adversarial: bool, rates=None):
         f"{PREFIX}2epoch results: [train] mel_loss={mels[3]}, [valid] mel_loss=0.45, time=1.5 seconds",
     ]
     (exp / "train.log").write_text("\n".join(lines) + "\n")
+    (exp / "config.yaml").write_text("num_iters_per_epoch: 25\n")  # 25 steps an epoch, the last 5 not logged
     if rates is not None:
         bench = exp / "benchmark_mini_test_clean_valid.mel_loss.best"
         bench.mkdir()
@@ -72,7 +73,7 @@ def test_table_rows_and_curves(tmp_path):
     assert cells[0][7:9] == ["-", "-"]  # a teacher has no firing rates
     assert cells[3][7:9] == ["0.0400", "0.0700"]
     # steps, last train mel loss, last valid mel loss, adversarial, feature matching, discriminator
-    assert cells[1][9:] == ["40", "0.400", "0.450", "1.200", "2.500", "1.900"]
+    assert cells[1][9:] == ["50", "0.400", "0.450", "1.200", "2.500", "1.900"]
     assert cells[0][12:] == ["-", "-", "-"]  # the discriminators rested
     # per utterance, gan - mel: the teacher's PESQ is 1.0 higher on each of 3 utterances;
     # periodicity is nan on the first, so 2 pairs remain (equal: not better)

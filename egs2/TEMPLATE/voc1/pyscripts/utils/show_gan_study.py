@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import matplotlib
+import yaml
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -55,11 +56,14 @@ def _stats(text: str) -> Dict[str, float]:
     return {key: float(value) for key, value in _STAT.findall(text)}
 
 
-def read_train_log(path: Path) -> Tuple[List[Tuple[int, Dict[str, float]]], List[Tuple[int, Dict[str, float]]]]:
+def read_train_log(
+    path: Path, iters_per_epoch: Optional[int] = None
+) -> Tuple[List[Tuple[int, Dict[str, float]]], List[Tuple[int, Dict[str, float]]]]:
     """The statistics an ESPnet ``train.log`` reports, against the step they were logged at.
 
     Args:
         path: ``train.log`` of a GAN training (``GANTrainer``).
+        iters_per_epoch: Its ``num_iters_per_epoch``; None: the last step logged in each epoch.
 
     Returns:
         ``(train, valid)``: per ``log_interval`` of training, ``(last step of the interval,
@@ -80,11 +84,19 @@ def read_train_log(path: Path) -> Tuple[List[Tuple[int, Dict[str, float]]], List
     first = {}  # the first step of each epoch
     total = 0
     for epoch in sorted(steps_per_epoch):
+        steps_per_epoch[epoch] = iters_per_epoch or steps_per_epoch[epoch]
         first[epoch] = total
         total += steps_per_epoch[epoch]
     train_curve = [(first[e] + end, stats) for (e, end), stats in sorted(train.items())]
     valid_curve = [(first[e] + steps_per_epoch[e], stats) for e, stats in sorted(valid.items()) if e in first]
     return train_curve, valid_curve
+
+
+def train_curves(exp: Path):
+    """:func:`read_train_log` of ``exp``'s ``train.log``, with the epoch length of its ``config.yaml``."""
+    config = exp / "config.yaml"
+    iters = yaml.safe_load(config.read_text()).get("num_iters_per_epoch") if config.exists() else None
+    return read_train_log(exp / "train.log", iters)
 
 
 def _fmt(value: Optional[float], spec: str = "{:.3f}") -> str:
@@ -135,7 +147,7 @@ def row_of(objective: str, model: str, exp: Path, model_name: str) -> List[str]:
     bench_file = _one(sorted(exp.glob(f"benchmark_*_{model_name}/benchmark.json")), "benchmarks")
     if model == "student" and bench_file is not None:
         rates = list(json.loads(bench_file.read_text())["energy"]["student"]["firing_rates"].values())
-    train, valid = read_train_log(exp / "train.log") if (exp / "train.log").exists() else ([], [])
+    train, valid = train_curves(exp) if (exp / "train.log").exists() else ([], [])
     last = train[-1][1] if train else {}
     return [
         model,
@@ -143,7 +155,7 @@ def row_of(objective: str, model: str, exp: Path, model_name: str) -> List[str]:
         *[_fmt(quality.get(key)) for key, _ in QUALITY],
         _fmt(min(rates) if rates else None, "{:.4f}"),
         _fmt(sum(rates) / len(rates) if rates else None, "{:.4f}"),
-        str(train[-1][0]) if train else "-",
+        str(valid[-1][0]) if valid else "-",  # the steps of the epochs done
         _fmt(last.get("mel_loss")),
         _fmt(valid[-1][1].get("mel_loss") if valid else None),
         _fmt(last.get("generator_adv_loss")),
@@ -157,7 +169,7 @@ def plot_curves(exps: Dict[str, Path], title: str, path: Path) -> Path:
     fig, axes = plt.subplots(1, len(CURVES), figsize=(6 * len(CURVES), 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for (objective, exp), color in zip(exps.items(), colors):
-        train, valid = read_train_log(exp / "train.log")
+        train, valid = train_curves(exp)
         for ax, (panel, keys) in zip(axes, CURVES):
             for key, style in zip(keys, ("-", "--")):
                 points = [(s, st[key]) for s, st in train if not math.isnan(st.get(key, math.nan))]
