@@ -52,3 +52,18 @@ def test_default_is_the_vocos_recipe():
     ours = [count(d) - count(d.output_conv) for d in disc.mpd.discriminators]
     theirs = [count(d) - count(d.conv_post) for d in vocos_mpd.discriminators]
     assert ours == theirs
+
+
+def test_reference_feature_maps_are_the_layers_vocos_matches():
+    """Vocos's feature matching leaves out the first layer of every MPD sub-discriminator and
+    of every MRD band: the maps kept have the shapes of Vocos's own MRD feature maps."""
+    vocos_discriminators = pytest.importorskip("vocos.discriminators")
+    disc = MultiPeriodMultiResolutionDiscriminator()
+    x = torch.randn(1, 1, 4096)
+    with torch.no_grad():
+        full_mpd, full_mrd = disc(x)
+        _, _, vocos_maps, _ = vocos_discriminators.MultiResolutionDiscriminator()(x[:, 0], x[:, 0])
+    mpd, mrd = disc.reference_feature_maps(full_mpd, full_mrd)
+    assert [[m.shape for m in maps] for maps in mrd] == [[m.shape for m in maps] for maps in vocos_maps]
+    assert [len(maps) for maps in mpd] == [5] * 5  # four convolutions and the score, as Vocos's MPD
+    assert all(kept[-1] is maps[-1] for kept, maps in zip(mpd + mrd, full_mpd + full_mrd))  # scores kept

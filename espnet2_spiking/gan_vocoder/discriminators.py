@@ -71,3 +71,20 @@ class MultiPeriodMultiResolutionDiscriminator(torch.nn.Module):
         """
         normalized = normalize_peak(x)
         return self.mpd(x), [d(normalized) for d in self.mrd]
+
+    def reference_feature_maps(
+        self, mpd: List[FeatureMaps], mrd: List[FeatureMaps]
+    ) -> Tuple[List[FeatureMaps], List[FeatureMaps]]:
+        """The maps that Vocos's feature matching compares: every layer but the first of each
+        MPD sub-discriminator and of each band of each MRD sub-discriminator, the score included.
+
+        Args:
+            mpd, mrd: Feature maps as :meth:`forward` returns them (an MRD
+                sub-discriminator's maps band after band, then its score).
+
+        Returns:
+            The same lists without those first layers.
+        """
+        layers = [len(d.band_convs[0]) for d in self.mrd]  # convolutions per band
+        mrd = [[m for i, m in enumerate(maps[:-1]) if i % n] + maps[-1:] for maps, n in zip(mrd, layers)]
+        return [maps[1:] for maps in mpd], mrd

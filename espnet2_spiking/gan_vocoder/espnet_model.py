@@ -132,7 +132,8 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         gan_loss_style: ``espnet``: ESPnet's generator hinge ``-mean(D(G(x)))`` and feature
             matching over every discriminator layer but the score map; ``vocos``: the
             reference's hinge ``mean(relu(1 - D(G(x))))`` and feature matching over every
-            layer but the first, the score map included.
+            layer but the first of each MPD sub-discriminator and of each MRD band, the
+            score map included.
     """
 
     @typechecked
@@ -210,12 +211,14 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         steps_learned = self.num_train_steps - (0 if self.training else 1)
         return bool(steps_learned >= self.discriminator_train_start_steps)
 
-    def _feat_match(
-        self, feats_hat: List[List[torch.Tensor]], feats: List[List[torch.Tensor]]
-    ) -> torch.Tensor:
-        if self.gan_loss_style == "vocos":  # the reference skips each discriminator's first layer
-            feats_hat, feats = [f[1:] for f in feats_hat], [f[1:] for f in feats]
-        return self.feat_match_loss(feats_hat, feats)
+    def _feat_match(self, maps_hat: Tuple[List, List], maps: Tuple[List, List]) -> torch.Tensor:
+        """MPD + lambda_mrd * MRD feature matching; ``maps_hat``, ``maps``: the discriminator's
+        (MPD, MRD) feature maps of generated and real audio."""
+        if self.gan_loss_style == "vocos":  # the reference leaves out every first layer
+            maps_hat = self.discriminator.reference_feature_maps(*maps_hat)
+            maps = self.discriminator.reference_feature_maps(*maps)
+        (mpd_hat, mrd_hat), (mpd, mrd) = maps_hat, maps
+        return self.feat_match_loss(mpd_hat, mpd) + self.lambda_mrd * self.feat_match_loss(mrd_hat, mrd)
 
     def generator_parameters(self) -> Iterator[torch.nn.Parameter]:
         """What the generator optimizer trains: the generator and the distillation adapters."""
@@ -304,9 +307,7 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             with torch.no_grad():
                 mpd, mrd = self.discriminator(out.speech)
             adv_loss = self.generator_adv_loss(mpd_hat) + self.lambda_mrd * self.generator_adv_loss(mrd_hat)
-            feat_match_loss = self._feat_match(mpd_hat, mpd) + self.lambda_mrd * self._feat_match(
-                mrd_hat, mrd
-            )
+            feat_match_loss = self._feat_match((mpd_hat, mrd_hat), (mpd, mrd))
             loss = loss + self.lambda_adv * adv_loss + self.lambda_feat_match * feat_match_loss
             stats.update(
                 generator_adv_loss=adv_loss.detach(), generator_feat_match_loss=feat_match_loss.detach()
