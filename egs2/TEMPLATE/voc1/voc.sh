@@ -583,6 +583,9 @@ teacher_forcing() {  # <dir> <data_dir>: ${tts_exp}'s teacher-forced mels of <da
             --data_path_and_name_and_type "${data_dir}/wav.scp,speech,sound" \
             --use_teacher_forcing true
     require 7 "${dir}/denorm/feats.scp"
+    # Only the de-normalised mels are read: the Griffin-Lim waveforms and normalised mels
+    # tts_inference also writes would take as much disk as the audio and the mels again
+    rm -rf "${dir}/wav" "${dir}/norm" "${dir}"/logdir/output.*/wav "${dir}"/logdir/output.*/norm
 }
 
 finetune_exp() {  # <exp> <config> <description> <tf_dir> [options...]: <exp> fine-tuned into
@@ -768,7 +771,7 @@ if runs 8 "${skip_packing}"; then
     for exp in "${exps[@]}"; do
         require 4 "${exp}/${inference_model}"
         pack "${exp}"
-        cp "${exp}/packed/$(basename "${exp}").tar.gz" "${upload_dir}/"
+        cp -p "${exp}/packed/$(basename "${exp}").tar.gz" "${upload_dir}/"
     done
     {
         echo "# Spiking Vocos vocoders: $(basename "${teacher_exp}") (teacher, ANN Vocos) and $(basename "${student_exp}") (student)"
@@ -785,13 +788,12 @@ if runs 8 "${skip_packing}"; then
         for exp in "${exps[@]}"; do
             echo "## $(basename "${exp}").tar.gz"
             echo
-            tar -xzOf "${exp}/packed/$(basename "${exp}").tar.gz" README.md | sed -e 's/^#/##/'
+            tar -xzOf "${exp}/packed/$(basename "${exp}").tar.gz" README.md | sed -e 's/^#/###/'
             echo
         done
-        if [ -f "${expdir}/RESULTS.md" ]; then
+        if [ -f "${expdir}/RESULTS.md" ]; then  # its sections one level down, without its pictures
             echo "## Results"
-            echo
-            sed -e 's/^#/##/' "${expdir}/RESULTS.md"
+            sed -e '/^# RESULTS/d' -e '/^!\[/d' -e 's/^##/###/' "${expdir}/RESULTS.md"
         fi
     } > "${upload_dir}/README.md"
     log "Ready to upload: ${upload_dir} (README.md and ${#exps[@]} archives). Upload it yourself, e.g."

@@ -46,6 +46,7 @@ def environment() -> str:
 def dnsmos_table(rows) -> str:
     """A Markdown table of DNSMOS summaries; rows: (set, system, dnsmos.json path)."""
     lines = [
+        "",
         "## Text to wav: DNSMOS (no reference)",
         "",
         "DNSMOS P.808 and P.835 (signal, background, overall) predicted from the audio alone, for",
