@@ -581,10 +581,11 @@ teacher_forcing() {  # <dir> <data_dir>: ${tts_exp}'s teacher-forced mels of <da
             --train_config "${tts_exp}/config.yaml" --model_file "${tts_exp}/${tts_model}" \
             --data_path_and_name_and_type "${data_dir}/text,text,text" \
             --data_path_and_name_and_type "${data_dir}/wav.scp,speech,sound" \
-            --use_teacher_forcing true
+            --use_teacher_forcing true --vocoder_file "${teacher_exp}/${inference_model}"
     require 7 "${dir}/denorm/feats.scp"
-    # Only the de-normalised mels are read: the Griffin-Lim waveforms and normalised mels
-    # tts_inference also writes would take as much disk as the audio and the mels again
+    # Only the de-normalised mels are read. tts_inference also vocodes them (with the teacher:
+    # it always builds a vocoder, Griffin-Lim by default) and writes normalised mels, which
+    # would take as much disk as the audio and the mels again: removed.
     rm -rf "${dir}/wav" "${dir}/norm" "${dir}"/logdir/output.*/wav "${dir}"/logdir/output.*/norm
 }
 
