@@ -115,6 +115,7 @@ def test_training_with_ngpu_2_goes_through_espnets_launcher(recipe):
         "--ngpu 2 --multiprocessing_distributed True"
     )
     assert f"--valid_data_path_and_name_and_type dump/raw/{DEV}/wav.scp,speech,sound" in line
+    assert " --unused_parameters true " in line  # DDP: each GAN turn leaves the other network idle
 
 
 @pytest.mark.parametrize(

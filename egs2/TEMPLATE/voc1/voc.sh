@@ -454,13 +454,16 @@ train() {  # <exp> <model> <description> <command...>: train through ESPnet's la
     touch "${exp}/.done"
 }
 
+# With --ngpu > 1 (DistributedDataParallel) each GAN turn leaves the other network's
+# parameters without gradients (and the discriminators rest in a mel-only phase): DDP must
+# look for unused parameters. Without DDP the option does nothing.
 vocoder_train() {  # <exp> <config> <description> [options...]: train a vocoder on stage 2's data
     local exp=$1 config=$2 description=$3
     shift 3
     # shellcheck disable=SC2086
     train "${exp}" "${inference_model}" "${description}" \
         ${python} -m espnet2_spiking.bin.gan_vocoder_train \
-            --config "${config}" \
+            --config "${config}" --unused_parameters true \
             --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
             --valid_data_path_and_name_and_type "${valid_dir}/wav.scp,speech,sound" \
             --train_shape_file "${vocoder_stats_dir}/train/speech_shape" \
@@ -596,7 +599,7 @@ finetune_exp() {  # <exp> <config> <description> <tf_dir> [options...]: <exp> fi
     # shellcheck disable=SC2086
     train "${exp}_ft_$(basename "${tts_exp}")" "${inference_model}" "${description}" \
         ${python} -m espnet2_spiking.bin.gan_vocoder_train \
-            --config "${config}" \
+            --config "${config}" --unused_parameters true \
             --init_param "${exp}/${inference_model}" \
             --model_conf random_gain_db=null \
             --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound" \
