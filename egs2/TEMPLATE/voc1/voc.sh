@@ -182,7 +182,7 @@ vocoder_stats_dir=${expdir}/voc_stats_${train_set}
 model_name=${inference_model%.pth}
 model_name=${model_name//\//_}
 if [ -z "${inference_tag}" ]; then  # ESPnet's: inference[_<args>]_<model>
-    inference_tag=inference$(echo "${inference_args}" | sed -e "s/--/_/g" -e "s/[ |=/]//g")_${model_name}
+    inference_tag=$(tag_of inference "${inference_args}")_${model_name}
 fi
 # Validation reads a fixed subset of the dev set (stage 2 writes it)
 if [ "${num_valid_utts}" -gt 0 ]; then
@@ -318,7 +318,7 @@ make_valid_subset() {  # ${valid_dir}: ${num_valid_utts} utterances of the dev s
     log "Validation set ${valid_dir}: ${n} of the ${total} utterances of ${src}"
 }
 
-same_keys() {  # <file> <file>: whether both list the same number of lines
+same_length() {  # <file> <file>: whether both exist with as many lines (one per utterance)
     [ -f "$1" ] && [ -f "$2" ] && [ "$(wc -l < "$1")" -eq "$(wc -l < "$2")" ]
 }
 
@@ -496,7 +496,7 @@ train_text2mel() {  # <train_dir> <dev_dir>: token list, statistics and training
                 --add_symbol "<blank>:0" --add_symbol "<unk>:1" --add_symbol "<sos/eos>:-1"
     fi
     if [ -f "${stats_dir}/valid/text_shape.${token_type}" ] \
-        && same_keys "${stats_dir}/valid/text_shape" "${dev_dir}/text"; then
+        && same_length "${stats_dir}/valid/text_shape" "${dev_dir}/text"; then
         log "${stats_dir} is complete, skipping the text-to-mel statistics"
     else
         # shellcheck disable=SC2086
@@ -657,8 +657,8 @@ if runs 2 "${skip_data_prep}"; then
     if [ "${num_valid_utts}" -gt 0 ]; then
         make_valid_subset
     fi
-    if same_keys "${vocoder_stats_dir}/train/speech_shape" "${data_feats}/${train_set}/wav.scp" \
-        && same_keys "${vocoder_stats_dir}/valid/speech_shape" "${valid_dir}/wav.scp"; then
+    if same_length "${vocoder_stats_dir}/train/speech_shape" "${data_feats}/${train_set}/wav.scp" \
+        && same_length "${vocoder_stats_dir}/valid/speech_shape" "${valid_dir}/wav.scp"; then
         log "${vocoder_stats_dir} is complete, skipping the statistics"
     else
         # shellcheck disable=SC2086
