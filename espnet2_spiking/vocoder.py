@@ -16,7 +16,7 @@ archive of ``bin/pack_vocoder`` (see :mod:`espnet2_spiking.utils.archive`).
 import argparse
 import io
 import json
-import logging
+import math
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
@@ -36,6 +36,7 @@ from espnet2_spiking.tasks.gan_vocoder import GANVocoderTask, generator_choices
 from espnet2_spiking.utils.archive import find_model, is_archive, unpack_archive, write_archive
 from espnet2_spiking.utils.checkpoint import load_generator, load_train_config
 from espnet2_spiking.utils.cli import add_device_arguments, device_of
+from espnet2_spiking.utils.config_check import check_decoding_memory, check_vocoder_config
 from espnet2_spiking.utils.features import check_text2mel_features
 
 DEFAULT_CHUNK_SECONDS = 20.0  # about 0.6 GB for the full-size student (28 MB per second of audio)
@@ -69,6 +70,7 @@ class Vocoder:
                 "model file of a vocoder training; a text-to-speech model decodes with "
                 "espnet2_spiking.bin.tts_inference."
             )
+        check_vocoder_config(args, config, generator_choices.classes[generator])
         feats_extract = GANVocoderTask.build_feats_extract(args)
         model = GANVocoderTask.build_generator(args, feats_extract)
         load_generator(model, model_file, config)
@@ -87,9 +89,16 @@ class Vocoder:
         self.feats_extract = feats_extract.to(device).eval()
         self.generator_type = next(k for k, v in VOCODERS.items() if type(generator) is v)
         self.device = device
+        if chunk_seconds is not None and not (math.isfinite(chunk_seconds) and chunk_seconds >= 0):
+            raise ValueError(
+                f"chunk_seconds must be a finite number of seconds >= 0 (0 or None: decode whole), got {chunk_seconds}"
+            )
         self.chunk_frames = (
-            round(chunk_seconds * self.fs / self.generator.upsample_factor) if chunk_seconds else None
+            max(1, round(chunk_seconds * self.fs / self.generator.upsample_factor)) if chunk_seconds else None
         )
+        if chunk_seconds:
+            settings, hop = generator.settings, generator.upsample_factor
+            check_decoding_memory(settings, self.fs, hop, chunk_seconds, type(generator).__name__)
         params = sum(p.numel() for p in generator.parameters())
         steps = generator.settings.get("time_steps")
         self.description = (
@@ -186,6 +195,9 @@ class Vocoder:
                 f"copy_synthesis expects a mono waveform (N,), got shape {tuple(speech.shape)}; "
                 "mix it down to one channel first."
             )
+        bad = int((~torch.isfinite(speech)).sum())
+        if bad:
+            raise ValueError(f"the waveform has {bad} NaN or infinite samples of {speech.numel()}")
         mel = self.feats_extract.mel(speech[None])[0]
         return self.decode(mel.transpose(0, 1))[: speech.numel()]
 
@@ -298,30 +310,6 @@ def pack_vocoder(
         "README.md": model_card(vocoder, model_file, metrics, metrics_file).encode(),
     }
     return write_archive(members, archive)
-
-
-def check_output(wav: torch.Tensor, utt: str, source: str) -> np.ndarray:
-    """Refuse generated audio that is not finite; warn about samples that 16-bit PCM clips.
-
-    Args:
-        wav: Generated waveform (N,).
-        utt: Its utterance id; ``source``: the input it was decoded from (both named).
-
-    Returns:
-        The waveform as a numpy array.
-    """
-    wav = wav.cpu().numpy()
-    bad = np.count_nonzero(~np.isfinite(wav))
-    if bad:
-        raise ValueError(
-            f"Decoding {utt} (from {source}) gave {bad} NaN or infinite samples of {wav.size}; nothing was "
-            "written for it. The model file or this input is broken: check the input for NaN, or decode "
-            "with another checkpoint."
-        )
-    peak = float(np.abs(wav).max(initial=0.0))
-    if peak > 1.0:
-        logging.warning(f"{utt}: generated peak {peak:.3f} is above full scale; 16-bit PCM clips it")
-    return wav
 
 
 def add_vocoder_arguments(parser: argparse.ArgumentParser):

@@ -15,6 +15,12 @@ TINY_DISCRIMINATOR = dict(
     channels=4,
 )
 
+# A text-to-mel model for joint_text2wav and TTS tests.
+TINY_TACOTRON2 = dict(
+    embed_dim=16, elayers=1, eunits=16, econv_layers=1, econv_chans=16, adim=16, aconv_chans=4, aconv_filts=3,
+    dlayers=1, dunits=16, prenet_layers=1, prenet_units=16, postnet_layers=1, postnet_chans=16,
+)  # fmt: skip
+
 
 def make_vocos_args(**kwargs):
     args = dict(in_channels=16, dim=32, intermediate_dim=48, num_layers=2, n_fft=64, hop_length=16)
@@ -30,12 +36,16 @@ def make_spiking_vocos_args(**kwargs):
 
 # Modules that run for minutes, marked ``slow``: `pytest -m "not slow" tests` leaves them out.
 SLOW_MODULES = ("test_recipe.py",)
+# The tests of the recipe's lab probes (pyscripts/lab/), marked ``lab``: `-m "not lab"` leaves them out.
+LAB_TESTS = "lab"
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.name in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+        if item.path.parent.name == LAB_TESTS:
+            item.add_marker(pytest.mark.lab)
 
 
 @pytest.fixture(autouse=True)

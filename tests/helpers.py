@@ -41,6 +41,15 @@ def read_table(path: Path):
     return dict(line.split(maxsplit=1) for line in path.read_text().splitlines())
 
 
+def check_png(path):
+    """``path`` is a readable PNG picture of some size, not blank."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(str(path))
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100, path
+    assert image[..., :3].std() > 0.01, f"{path} is blank"
+
+
 def recipe_module(path: str):
     """Import a Python script of the recipe (``egs2/libritts/voc1/<path>``) as a module."""
     spec = importlib.util.spec_from_file_location(Path(path).stem, RECIPE / path)
@@ -113,3 +122,21 @@ def train_cmd(data, config, output_dir, *extra):
         "--ngpu", "0",
         *extra,
     ]  # fmt: skip
+
+
+def shift_channel_by_channel(u, first, second, direction="reference"):
+    """The reference Spiking Vocos's temporal shift written out one channel and one SNN time step
+    at a time: channels [0, first) read step t + 1, [first, second) step t - 1, the rest step t,
+    zero beyond the ends ("mirrored": the two groups the other way). u: (T, B, C, L)."""
+    import torch
+
+    steps, _, channels, _ = u.shape
+    out = torch.zeros_like(u)
+    for c in range(channels):
+        source = 1 if c < first else -1 if c < second else 0
+        if direction == "mirrored":
+            source = -source
+        for t in range(steps):
+            if 0 <= t + source < steps:
+                out[t, :, c] = u[t + source, :, c]
+    return out

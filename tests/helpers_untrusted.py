@@ -1,6 +1,8 @@
 """Files a careless or hostile source could hand over: model files that run code, vocoders
 written here without training (config.yaml + model file), and snapshots of what is on disk."""
 
+import contextlib
+import fcntl
 import hashlib
 import pathlib
 from pathlib import Path
@@ -63,3 +65,14 @@ def snapshot(directory: Path) -> Dict[str, str]:
         for p in sorted(directory.rglob("*"))
         if p.is_file()
     }
+
+
+@contextlib.contextmanager
+def run_holding(folder: Path):
+    """Stand in for another run writing ``folder``: hold its lock (``<folder>/.lock``) meanwhile."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write("otherhost 12345\n")
+        lock.flush()
+        yield

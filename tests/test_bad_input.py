@@ -1,12 +1,16 @@
 """Bad audio and bad lists, each through its entry point: the message names the utterance and the
 file, at the first place the problem can be seen, and nothing already written changes."""
 
+import errno
+import importlib
 import json
 import logging
 import os
 import subprocess
+import sys
 from pathlib import Path
 
+import kaldiio
 import numpy as np
 import pytest
 import soundfile
@@ -14,8 +18,9 @@ import torch
 
 from espnet2_spiking.bin import evaluate, format_wav_scp, gan_vocoder_inference, gan_vocoder_train
 from espnet2_spiking.metrics.signals import harmonic_glide
+from espnet2_spiking.utils import audio as audio_lib
 from tests.conftest import harmonic_tone, write_wav_scp
-from tests.helpers_untrusted import save_vocoder, snapshot
+from tests.helpers_untrusted import run_holding, save_vocoder, snapshot
 from tests.helpers import FS, train_cmd, write_config
 
 RECIPE = Path(__file__).parents[1] / "egs2" / "libritts" / "voc1"
@@ -34,15 +39,18 @@ def format_cmd(in_dir, out_dir):
     return ["--fs", str(FS), "--in_dir", str(in_dir), "--out_dir", str(out_dir)]
 
 
-def test_format_refuses_nan_samples(tmp_path):
-    bad = harmonic_tone(FS, 0.3)
-    bad[100] = np.nan
-    in_dir = data_dir(tmp_path / "data", {"good": harmonic_tone(FS, 0.3), "bad": bad})
-    with pytest.raises(
-        SystemExit, match=f"the audio of bad \\({in_dir / 'bad.wav'}\\) has 1 NaN or infinite"
-    ):
+def test_format_names_every_bad_utterance_formats_the_rest_and_writes_no_wav_scp(tmp_path):
+    nan, inf = harmonic_tone(FS, 0.3), harmonic_tone(FS, 0.3)
+    nan[100], inf[5] = np.nan, np.inf
+    in_dir = data_dir(tmp_path / "data", {"nan": nan, "good": harmonic_tone(FS, 0.3), "inf": inf})
+    with pytest.raises(SystemExit) as error:
         format_wav_scp.main(format_cmd(in_dir, tmp_path / "dump"))
+    message = str(error.value)
+    assert "2 of 3 utterances of" in message and "wav.scp was not written" in message
+    assert f"the audio of nan ({in_dir / 'nan.wav'}) has 1 NaN or infinite samples" in message
+    assert f"the audio of inf ({in_dir / 'inf.wav'}) has 1 NaN or infinite samples" in message
     assert not (tmp_path / "dump" / "wav.scp").exists()
+    assert [p.name for p in (tmp_path / "dump" / "wav").iterdir()] == ["good.wav"]
 
 
 def test_format_scales_audio_above_full_scale_with_a_warning(tmp_path, caplog):
@@ -93,7 +101,7 @@ def decode_cmd(model, scp, out):
     ]
 
 
-def test_decoding_refuses_non_finite_output_and_keeps_earlier_results(tmp_path):
+def test_decoding_refuses_non_finite_output_and_removes_the_earlier_list(tmp_path):
     model = save_vocoder(tmp_path / "exp")
     scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2, "utt2": 0.2})
     gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
@@ -101,8 +109,12 @@ def test_decoding_refuses_non_finite_output_and_keeps_earlier_results(tmp_path):
     state = torch.load(model)
     state["generator.head.out.bias"][:] = float("nan")
     torch.save(state, model)
-    with pytest.raises(ValueError, match=f"Decoding utt1 \\(from {scp}\\) gave .* NaN or infinite samples"):
+    with pytest.raises(ValueError, match="2 of 2 utterances could not be decoded") as error:
         gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    for utt in ("utt1", "utt2"):
+        assert f"{utt} (from {scp}): the generated audio has 1600 NaN or infinite samples" in str(error.value)
+    # no wav.scp that lists the earlier model's files beside this run's; those files are untouched
+    del before["wav.scp"]
     assert snapshot(tmp_path / "decode") == before
 
 
@@ -166,6 +178,16 @@ def test_recipe_names_the_stage_to_run_first(args, message, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmd.sh", "path.sh", "utils", "voc.sh"]
 
 
+def test_recipe_names_a_set_name_with_a_space(tmp_path):
+    for name in ("tr", "dv", "my test"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        (tmp_path / "data" / name / "wav.scp").write_text("")
+    out = run_recipe(tmp_path, "--stage", "2", "--stop_stage", "2", "--test_sets", "my test")
+    assert out.returncode != 0
+    assert "'data/my test' has a space in its name, but set names cannot hold spaces" in out.stdout + out.stderr
+    assert "mv 'data/my test' 'data/my_test'" in out.stdout + out.stderr
+
+
 def test_recipe_stage_5_needs_the_trained_student(tmp_path):
     for name in ("wav.scp", "feats.scp"):
         (tmp_path / "dump" / "raw" / "ts").mkdir(parents=True, exist_ok=True)
@@ -174,3 +196,110 @@ def test_recipe_stage_5_needs_the_trained_student(tmp_path):
     (tmp_path / "exp" / "voc_t" / "valid.mel_loss.best.pth").write_text("")
     out = run_recipe(tmp_path, "--stage", "5")
     assert "needs exp/voc_s/valid.mel_loss.best.pth, which does not exist: run stage 4 first" in out.stdout
+
+
+@pytest.mark.parametrize("samples", [1, 10, 32])
+def test_decoding_refuses_clips_shorter_than_the_model_needs_before_writing(samples, tmp_path):
+    model = save_vocoder(tmp_path / "exp")  # n_fft 64: the log-mel needs 33 samples
+    scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2, "tiny": samples / FS})
+    with pytest.raises(ValueError, match=f"{tmp_path / 'test' / 'tiny.wav'} \\(tiny\\) has {samples} samples, fewer than the 33"):
+        gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    assert not (tmp_path / "decode").exists()
+
+
+def write_feats(directory: Path, feats: dict) -> Path:
+    """feats.ark/feats.scp of ``{utt_id: (frames, n_mels) array}``."""
+    directory.mkdir(parents=True)
+    with kaldiio.WriteHelper(f"ark,scp:{directory / 'feats.ark'},{directory / 'feats.scp'}") as writer:
+        for utt, mel in feats.items():
+            writer(utt, mel.astype(np.float32))
+    return directory / "feats.scp"
+
+
+def test_decoding_names_a_bad_utterance_and_file_and_finishes_the_rest(tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    nan = np.random.default_rng(0).standard_normal((20, 16))
+    nan[3, 5] = np.nan
+    scp = write_feats(tmp_path / "feats", {"good1": np.zeros((20, 16)), "nan": nan, "good2": np.ones((9, 16))})
+    cmd = ["--model_file", str(model), "--data_path_and_name_and_type", f"{scp},feats,kaldi_ark",
+           "--output_dir", str(tmp_path / "decode")]  # fmt: skip
+    with pytest.raises(ValueError, match="1 of 3 utterances could not be decoded") as error:
+        gan_vocoder_inference.main(cmd)
+    assert f"nan (from {scp}): VocosGenerator got a log-mel with 1 NaN or infinite values" in str(error.value)
+    assert sorted(p.name for p in (tmp_path / "decode").iterdir()) == ["wav"]  # no wav.scp, no .lock
+    assert sorted(p.name for p in (tmp_path / "decode" / "wav").iterdir()) == ["good1.wav", "good2.wav"]
+
+
+def test_a_full_disk_while_decoding_leaves_no_truncated_file(tmp_path, monkeypatch):
+    model = save_vocoder(tmp_path / "exp")
+    scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2})
+
+    def write_half_then_fail(path, audio, fs, subtype, format):
+        Path(path).write_bytes(b"RIFF" + bytes(100))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(audio_lib.soundfile, "write", write_half_then_fail)
+    out = tmp_path / "decode" / "wav" / "utt1.wav"
+    with pytest.raises(OSError, match=f"cannot write {out}: No space left on device; nothing was written there. Fix: free disk space"):
+        gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    assert list((tmp_path / "decode" / "wav").iterdir()) == []
+
+
+def test_a_second_decoding_into_the_same_folder_is_refused(tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    scp = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2})
+    with run_holding(tmp_path / "decode"), pytest.raises(RuntimeError, match="is being written by another gan_vocoder_inference run \\(.*otherhost 12345\\)"):
+        gan_vocoder_inference.main(decode_cmd(model, scp, tmp_path / "decode"))
+    assert [p.name for p in (tmp_path / "decode").iterdir()] == [".lock"]
+
+
+@pytest.mark.parametrize("name, kind", [("speech", "sound"), ("feats", "kaldi_ark")])
+def test_decoding_refuses_shell_commands_in_its_lists(name, kind, tmp_path):
+    model = save_vocoder(tmp_path / "exp")
+    wav = write_wav_scp(tmp_path / "test", FS, {"utt1": 0.2}).parent / "utt1.wav"
+    scp = tmp_path / "list.scp"
+    scp.write_text(f"utt1 touch {tmp_path / 'ran'}; cat {wav} |\n")
+    cmd = ["--model_file", str(model), "--data_path_and_name_and_type", f"{scp},{name},{kind}",
+           "--output_dir", str(tmp_path / "decode")]  # fmt: skip
+    with pytest.raises(ValueError, match=f"{scp}: the .* of utt1 is a shell command .*format_wav_scp"):
+        gan_vocoder_inference.main(cmd)
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "decode").exists()
+    if kind == "kaldi_ark":  # a list you trust: kaldiio runs it
+        kaldiio.save_mat(str(tmp_path / "utt1.mat"), np.zeros((9, 16), np.float32))
+        scp.write_text(f"utt1 touch {tmp_path / 'ran'}; cat {tmp_path / 'utt1.mat'} |\n")
+        gan_vocoder_inference.main([*cmd, "--allow_pipes", "true"])
+        assert (tmp_path / "ran").exists() and (tmp_path / "decode" / "wav.scp").exists()
+
+
+def test_entry_points_start_without_dependency_noise(tmp_path):
+    """ESPnet's import of g2p_en tried to download NLTK data (8 error lines offline) and printed a
+    Flash Attention notice, at every start of every entry point."""
+    out = subprocess.run(
+        [sys.executable, "-m", "espnet2_spiking.bin.format_wav_scp", "--in_dir", str(tmp_path / "none"),
+         "--out_dir", str(tmp_path / "out"), "--fs", "8000"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.splitlines()[-1] == f"format_wav_scp: {tmp_path / 'none' / 'wav.scp'} does not exist: prepare {tmp_path / 'none'} first (the recipe's stage 1, local/data.sh)."
+    assert "nltk" not in out.stderr.lower() and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    "entry, args, message",
+    [
+        ("benchmark", ["--out_dir", "b", "--batch_sizes", "1", "0"], "--batch_sizes: expected a whole number >= 1, got '0'"),
+        ("evaluate", ["--ref_scp", "r", "--gen_scp", "g", "--out_dir", "e", "--nj", "-2"], "--nj: expected a whole number >= 1, got '-2'"),
+        ("evaluate", ["--ref_scp", "r", "--gen_scp", "g", "--out_dir", "e", "--max_length_diff", "nan"], "--max_length_diff: expected a finite number >= 0, got 'nan'"),
+        ("export_onnx", ["--out", "x.onnx", "--opset", "12"], "--opset 12: the vocoder's inverse STFT needs opset 18 or newer"),
+        ("format_wav_scp", ["--in_dir", "d", "--out_dir", "o", "--fs", "0"], "--fs must be a positive whole number of Hz, got 0"),
+        ("format_wav_scp", ["--in_dir", "d", "--out_dir", "o", "--fs", "8000", "--min_duration", "-1"], "--min_duration must be a number of seconds >= 0, got -1.0"),
+        ("format_wav_scp", ["--in_dir", "d", "--out_dir", "o", "--fs", "8000", "--min_duration", "3", "--max_duration", "2"], "--min_duration 3.0 s is above max_duration 2.0 s"),
+    ],
+)  # fmt: skip
+def test_entry_points_refuse_numbers_out_of_range_naming_the_option(entry, args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the relative output paths would be written here
+    module = importlib.import_module(f"espnet2_spiking.bin.{entry}")
+    with pytest.raises(SystemExit) as exit_:
+        module.main(args)
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -14,6 +14,7 @@ GENERATORS = {
     "vocos": lambda: VocosGenerator(**make_vocos_args()),
     "spiking_vocos": lambda: SpikingVocosGenerator(**make_spiking_vocos_args()),
     "spiking_vocos_tsm": lambda: SpikingVocosGenerator(**make_spiking_vocos_args(use_tsm=True)),
+    "vocos_center": lambda: VocosGenerator(**make_vocos_args(padding="center")),  # (L - 1) * hop samples
 }
 
 
@@ -38,7 +39,8 @@ def test_chunks_give_the_samples_of_whole_decoding(name, chunk_frames):
         whole = generator.inference(mel).view(-1)
     calls = count_frames(generator)
     chunked = chunked_inference(generator, mel, chunk_frames)
-    assert chunked.shape == whole.shape == (203 * TINY_MEL["hop_length"],)
+    assert chunked.shape == whole.shape == (generator.head.istft.num_samples(203),)
+    assert whole.numel() == (203 - (name == "vocos_center")) * TINY_MEL["hop_length"]
     torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-4)
     assert max(calls) <= chunk_frames + 2 * context_frames(generator)
     assert len(calls) == -(-203 // chunk_frames)
@@ -73,3 +75,20 @@ def test_vocoder_chunks_automatically_above_the_set_length(tmp_path):
     calls.clear()
     chunked.decode(torch.randn(10, 16))  # not above the length: decoded whole
     assert calls == [10]
+
+
+def test_every_pytorch_decoding_path_refuses_a_nan_mel():
+    """The checks every path shares (ONNX: tests/test_onnx.py): whole, chunked, ESPnet's TTS face, training."""
+    vocoder = Vocoder.from_generator(GENERATORS["vocos"](), fs=TINY_MEL["fs"], chunk_seconds=16 * 16 / 8000)
+    mel = torch.randn(40, 16)
+    mel[30, 2] = float("nan")
+    assert vocoder.chunk_frames == 16 and mel.size(0) > vocoder.chunk_frames
+    paths = {
+        "chunked": vocoder.decode,
+        "whole": vocoder.generator.inference,
+        "text-to-speech": vocoder,  # Text2Speech calls the vocoder with the mel
+        "joint training": lambda m: vocoder.generator(m.T[None]),
+    }
+    for name, decode in paths.items():
+        with pytest.raises(ValueError, match="got a log-mel with 1 NaN or infinite values"):
+            decode(mel)

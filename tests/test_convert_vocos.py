@@ -43,16 +43,19 @@ def convert(release, output_dir, *extra):
           "--output_dir", str(output_dir), *extra])
 
 
-def test_converted_teacher_decodes_like_upstream(tmp_path):
-    upstream = write_release(tmp_path / "hub")
+@pytest.mark.parametrize("padding", ["same", "center"])
+def test_converted_teacher_decodes_like_upstream(padding, tmp_path):
+    hub_config = copy.deepcopy(HUB_CONFIG)
+    hub_config["head"]["init_args"]["padding"] = padding
+    upstream = write_release(tmp_path / "hub", hub_config)
     convert(tmp_path / "hub", tmp_path / "exp" / "vocos_pretrained")
 
     config = yaml.safe_load((tmp_path / "exp" / "vocos_pretrained" / "config.yaml").read_text())
     assert config["generator"] == "vocos" and config["feats_extract"] == "vocos_mel"
     assert config["feats_extract_conf"] == dict(fs=8000, n_fft=64, hop_length=16, n_mels=16)
     assert config["generator_conf"] == dict(in_channels=16, dim=32, intermediate_dim=48, num_layers=2,
-                                            n_fft=64, hop_length=16)
-    state = torch.load(tmp_path / "exp" / "vocos_pretrained" / "model.pth")
+                                            kernel_size=7, n_fft=64, hop_length=16, padding=padding)
+    state = torch.load(tmp_path / "exp" / "vocos_pretrained" / "model.pth", weights_only=True)
     assert state and all(k.startswith("generator.") for k in state)
 
     teacher = load_teacher(tmp_path / "exp" / "vocos_pretrained" / "model.pth")
@@ -93,5 +96,5 @@ def test_refusals(tmp_path):
     wider = copy.deepcopy(HUB_CONFIG)  # the config says dim 64, the weights have 32
     wider["backbone"]["init_args"]["dim"] = wider["head"]["init_args"]["dim"] = 64
     (release / "config.yaml").write_text(yaml.safe_dump(wider))
-    with pytest.raises(ValueError, match="does not match"):
+    with pytest.raises(ValueError, match="do not fit the VocosGenerator.*size mismatch"):
         convert(release, tmp_path / "wider")

@@ -80,11 +80,54 @@ def test_feature_loss_uses_the_attached_students_readout():
     assert stats["distill_feature_loss"].item() == pytest.approx(feature.item(), rel=1e-5)
 
 
+def test_tsm_input_pairs_each_blocks_mixed_input_with_the_previous_teacher_block():
+    """student_hidden: tsm_input (the reference's TSM-distill): what block i's dwconv reads, against
+    teacher block i - 1, for i = 1..N-1; the sum over the N - 1 pairs divided by N."""
+    teacher = VocosGenerator(**make_vocos_args(num_layers=3))
+    distillation = Distillation(teacher, lambda_feature=1.0, lambda_output=0.0, student_hidden="tsm_input")
+    student = SpikingVocosGenerator(**make_spiking_vocos_args(num_layers=3, use_tsm=True))
+    distillation.attach_student(student)
+    assert len(distillation.adapters) == 2
+    dwconv_inputs = []
+    hooks = [
+        b.dwconv.register_forward_hook(lambda m, i, o: dwconv_inputs.append(i[0])) for b in student.backbone.convnext
+    ]
+    mel = torch.randn(2, 16, 12)
+    feats, hiddens = student.hidden_states(mel)
+    for hook in hooks:
+        hook.remove()
+    _, stats = distillation(mel, hiddens, *student.head.spectrum(feats))
+
+    with torch.no_grad():
+        _, teacher_hiddens = teacher.hidden_states(mel)
+    feature = 0.0
+    for i in (1, 2):
+        x_in = dwconv_inputs[i].view(3, 2, 32, 12)  # (T * B, C, L) as the block runs it
+        feature += (distillation.adapters[i - 1](fuse_time_steps(x_in)) - teacher_hiddens[i - 1]).square().mean()
+    assert stats["distill_feature_loss"].item() == pytest.approx(feature.item() / 3, rel=1e-5)
+    assert not {id(p) for p in student.parameters()} & {id(p) for p in distillation.parameters()}
+    loss, _ = distillation(mel, hiddens, *student.head.spectrum(feats))
+    loss.backward()
+    assert student.backbone.convnext[1].tsm.alpha.grad != 0  # the mixed input carries alpha's gradient
+
+
+def test_tsm_input_needs_the_student_and_a_known_setting():
+    teacher = VocosGenerator(**make_vocos_args())
+    student = SpikingVocosGenerator(**make_spiking_vocos_args())
+    feats, hiddens = student.hidden_states(torch.randn(1, 16, 8))
+    with pytest.raises(RuntimeError, match="attach_student"):
+        Distillation(teacher, student_hidden="tsm_input")(torch.randn(1, 16, 8), hiddens, *student.head.spectrum(feats))
+    with pytest.raises(ValueError, match="student_hidden must be one of output, tsm_input, got 'input'"):
+        Distillation(teacher, student_hidden="input")
+
+
 def test_vocoder_shape_is_read_from_the_generator_settings():
     from espnet2_spiking.gan_vocoder.distillation import vocoder_shape
 
     shape = vocoder_shape(SpikingVocosGenerator(**make_spiking_vocos_args(dim=24, num_layers=3)))
-    assert shape == dict(in_channels=16, hop_length=16, n_fft=64, dim=24, num_layers=3)
+    assert shape == dict(
+        in_channels=16, dim=24, intermediate_dim=48, num_layers=3, kernel_size=7, n_fft=64, hop_length=16
+    )
 
 
 def test_check_student():

@@ -14,7 +14,6 @@ from espnet2_spiking.metrics.energy import (
     EnergyCount,
     Ops,
     count_energy,
-    record_spikes,
     reference_energy,
 )
 from tests.conftest import make_spiking_vocos_args, make_vocos_args
@@ -136,11 +135,3 @@ def test_every_arithmetic_op_has_a_rule(generator):
     parts = count.components()
     assert sum(p["complete"] for p in parts.values()) == pytest.approx(count.energy_mj(count.complete))
     assert sum(p["reference"] for p in parts.values()) == pytest.approx(count.energy_mj(count.reference))
-
-
-def test_record_spikes_selects_layers():
-    student = spiking_student()
-    spikes = record_spikes(student, torch.randn(1, C, L), r"lif2$")
-    assert list(spikes) == [f"backbone.convnext.{b}.lif2" for b in range(N)]
-    assert all(s.shape == (student.backbone.time_steps, L, I) for s in spikes.values())
-    assert all(((s == 0) | (s == 1)).all() for s in spikes.values())

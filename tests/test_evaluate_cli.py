@@ -1,6 +1,8 @@
 """The evaluate entry point: scp in, metrics.json and utt_metrics.tsv out, bad input named."""
 
+import errno
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -8,8 +10,11 @@ import soundfile as sf
 import torch
 
 from espnet2_spiking.bin.evaluate import main
+from espnet2_spiking.metrics import evaluate as evaluate_lib
 from espnet2_spiking.metrics.signals import harmonic_glide
+from espnet2_spiking.utils.files import write_error
 from espnet2_spiking.utils.scp import read_scp
+from tests.helpers_untrusted import run_holding
 
 FS = 16000
 KEYS = ["pesq_wb", "stoi", "periodicity_rmse", "pitch_rmse_cents", "vuv_f1", "mel_l1", "mcd"]
@@ -135,3 +140,63 @@ def test_read_scp_refuses_malformed_lines(tmp_path):
         read_scp(str(tmp_path / "bad.scp"))
     with pytest.raises(FileNotFoundError, match="nothing.scp does not exist"):
         read_scp(str(tmp_path / "nothing.scp"))
+
+
+def without_cache_dir(metrics):
+    return {k: v for k, v in metrics.items() if k != "settings"}
+
+
+def test_scores_repeat_to_the_last_digit_with_or_without_the_cache(corpus, tmp_path):
+    """CREPE's random dither made pitch errors differ between runs, and a cached track fixed one draw."""
+    (tmp_path / "same.scp").write_text(f"a {corpus}/a_ref.wav\nb {corpus}/b_gen.wav\n")
+    runs = []
+    for cache in ("cold", "cold", "other"):  # cold cache, the same one warm, another cold one
+        out = tmp_path / f"eval_{len(runs)}"
+        main(["--ref_scp", str(corpus / "ref.scp"), "--gen_scp", str(tmp_path / "same.scp"), "--out_dir", str(out),
+              "--crepe_model", "tiny", "--pitch_cache_dir", str(tmp_path / cache)])  # fmt: skip
+        runs.append(((out / "utt_metrics.tsv").read_text(), without_cache_dir(json.loads((out / "metrics.json").read_text()))))
+    assert runs[0] == runs[1] == runs[2]
+    assert read_tsv(tmp_path / "eval_0" / "utt_metrics.tsv")["a"]["pitch_rmse_cents"] == "0"  # bit-identical audio
+
+
+def test_a_second_run_into_the_same_folder_is_refused_before_scoring(corpus, tmp_path):
+    out = tmp_path / "eval"
+    with run_holding(out), pytest.raises(RuntimeError, match=f"{out} is being written by another evaluate run"):
+        main(["--ref_scp", str(corpus / "ref.scp"), "--gen_scp", str(corpus / "gen.scp"), "--out_dir", str(out),
+              "--crepe_model", "tiny", "--pitch_cache_dir", str(tmp_path / "cache")])  # fmt: skip
+    assert not (tmp_path / "cache").exists() and sorted(p.name for p in out.iterdir()) == [".lock"]
+    assert (out / ".lock").read_text() == "otherhost 12345\n"  # the other run's lock is left alone
+    run(corpus, out)  # the lock file a finished (or killed) run left behind is taken
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "utt_metrics.tsv"]
+
+
+def test_an_unwritable_or_full_out_dir_fails_before_scoring(corpus, tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    args = ["--ref_scp", str(corpus / "ref.scp"), "--gen_scp", str(corpus / "gen.scp"), "--crepe_model", "tiny",
+            "--pitch_cache_dir", str(tmp_path / "cache")]  # fmt: skip
+    with pytest.raises(OSError, match=f"cannot write {tmp_path}/file/eval/.lock: .*nothing was written"):
+        main([*args, "--out_dir", str(tmp_path / "file" / "eval")])
+    monkeypatch.setattr(evaluate_lib.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(1, 1, 100))
+    with pytest.raises(OSError, match=f"{tmp_path / 'eval'} has 100 bytes free, .*nothing was scored"):
+        main([*args, "--out_dir", str(tmp_path / "eval")])
+    assert not (tmp_path / "cache").exists()
+
+
+def test_results_that_cannot_be_written_are_logged(corpus, tmp_path, monkeypatch, caplog):
+    def disk_full(path, text):
+        raise write_error(path, OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(evaluate_lib, "write_text", disk_full)
+    with pytest.raises(OSError, match="utt_metrics.tsv: No space left on device; nothing was written there"):
+        run(corpus, tmp_path)
+    assert f"not written: {tmp_path / 'utt_metrics.tsv'}, which would hold:\nutt_id\tpesq_wb" in caplog.text
+    assert '"num_utts": 2' in caplog.text and not list(tmp_path.iterdir())
+
+
+def test_a_shell_command_in_a_list_is_refused_not_run(corpus, tmp_path):
+    marker = tmp_path / "ran"
+    (tmp_path / "gen.scp").write_text(f"a touch {marker}; cat {corpus}/a_gen.wav |\n")
+    with pytest.raises(ValueError, match=f"gen.scp: the audio of a is a shell command .*format_wav_scp"):
+        main(["--ref_scp", str(corpus / "ref.scp"), "--gen_scp", str(tmp_path / "gen.scp"),
+              "--out_dir", str(tmp_path / "eval")])  # fmt: skip
+    assert not marker.exists() and not (tmp_path / "eval").exists()

@@ -15,10 +15,16 @@ from tests.conftest import TINY_DISCRIMINATOR, TINY_MEL, make_spiking_vocos_args
 
 SEGMENT = 512  # 32 frames of hop 16
 VARIANTS = {
-    "vocos": (VocosGenerator, make_vocos_args(), False),
-    "spiking_vocos": (SpikingVocosGenerator, make_spiking_vocos_args(), False),
-    "spiking_vocos_tsm": (SpikingVocosGenerator, make_spiking_vocos_args(use_tsm=True), False),
-    "spiking_vocos_tsm_distill": (SpikingVocosGenerator, make_spiking_vocos_args(use_tsm=True), True),
+    "vocos": (VocosGenerator, make_vocos_args(), None),
+    "spiking_vocos": (SpikingVocosGenerator, make_spiking_vocos_args(), None),
+    "spiking_vocos_tsm": (SpikingVocosGenerator, make_spiking_vocos_args(use_tsm=True), None),
+    "spiking_vocos_tsm_distill": (SpikingVocosGenerator, make_spiking_vocos_args(use_tsm=True), {}),
+    # as the reference's TSM-distill: centred ISTFT, each block's mixed input distilled
+    "spiking_vocos_tsm_distill_reference": (
+        SpikingVocosGenerator,
+        make_spiking_vocos_args(use_tsm=True, padding="center"),
+        dict(student_hidden="tsm_input"),
+    ),
 }
 GENERATOR_STATS = {"generator_loss", "mel_loss", "generator_adv_loss", "generator_feat_match_loss"}
 DISCRIMINATOR_STATS = {"discriminator_loss", "discriminator_real_loss", "discriminator_fake_loss"}
@@ -32,7 +38,7 @@ FIRING_STATS = {f"firing_rate_{b}_lif{n}" for b in (0, 1) for n in (1, 2)} | {
 
 def make_model(variant="spiking_vocos", **kwargs):
     cls, args, distill = VARIANTS[variant]
-    distillation = Distillation(VocosGenerator(**make_vocos_args())) if distill else None
+    distillation = Distillation(VocosGenerator(**make_vocos_args()), **distill) if distill is not None else None
     conf = dict(segment_size=SEGMENT, discriminator_params=TINY_DISCRIMINATOR)
     conf.update(kwargs)
     return ESPnetGANVocoderModel(VocosLogMel(**TINY_MEL), cls(**args), distillation, **conf)
@@ -82,7 +88,7 @@ def test_one_generator_and_one_discriminator_turn(variant):
         assert value.shape == (1,) and not value.requires_grad and torch.isfinite(value).all()
 
 
-@pytest.mark.parametrize("variant", ["vocos", "spiking_vocos_tsm_distill"])
+@pytest.mark.parametrize("variant", ["vocos", "spiking_vocos_tsm_distill", "spiking_vocos_tsm_distill_reference"])
 def test_validation_turns(variant):
     """Whole utterances; mel_loss in the generator turn; no key in both turns (ESPnet's reporter)."""
     model = make_model(variant).eval()
@@ -103,6 +109,19 @@ def test_validation_turns(variant):
         assert torch.equal(
             model(forward_generator=True, **noisy)["stats"]["mel_loss"], gen["stats"]["mel_loss"]
         )
+
+
+def test_centred_head_validates_any_length():
+    """A "center" head decodes (L - 1) * hop samples, short of a length that is no multiple of
+    the hop: the rest is zero-padded, so the losses see the utterance's length."""
+    model = make_model("spiking_vocos_tsm_distill_reference").eval()
+    speech = 0.1 * torch.randn(2, 1203)
+    out = model._generate(speech, torch.tensor([1203, 700]))
+    assert out.speech_hat.shape == out.speech.shape == (2, 1, 1203)
+    assert torch.equal(out.speech_hat[0, 0, 1200:], torch.zeros(3))  # 76 frames: 1200 samples decoded
+    assert torch.equal(out.speech_hat[1, 0, 700:], torch.zeros(503))
+    stats = model(forward_generator=True, speech=speech, speech_lengths=torch.tensor([1203, 700]))["stats"]
+    assert torch.isfinite(stats["mel_loss"]).all()
 
 
 def test_training_decodes_random_segments():
@@ -234,10 +253,24 @@ def test_feats_refused_with_random_gain_and_with_the_wrong_mel_count():
 
 
 def test_short_clips_are_padded():
+    """Utterances shorter than a segment are taken whole and zero-padded to one segment; the
+    generated audio is silent beyond each length too, and both turns give finite losses."""
     model = make_model().train()
-    batch = dict(speech=0.1 * torch.randn(2, 200), speech_lengths=torch.tensor([200, 120]))  # < SEGMENT
+    speech = 0.1 * torch.randn(2, 200)
+    speech[1, 120:] = 0.0
+    lengths = [200, 120]  # both shorter than SEGMENT
+    seen, mels = [], []  # what the discriminators judge and what the generator decodes
+    model.discriminator.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    model.generator.backbone.register_forward_pre_hook(lambda m, args: mels.append(args[0]))
     for forward_generator in [True, False]:
-        assert torch.isfinite(model(forward_generator=forward_generator, **batch)["loss"]).all()
+        loss = model(forward_generator=forward_generator, speech=speech, speech_lengths=torch.tensor(lengths))["loss"]
+        assert torch.isfinite(loss).all()
+    assert len(mels) == 1 and mels[0].shape == (2, TINY_MEL["n_mels"], SEGMENT // TINY_MEL["hop_length"] + 1)
+    speech_hat, target = seen[0], seen[1]  # the generator turn judges the generated audio first
+    assert speech_hat.shape == target.shape == (2, 1, SEGMENT)
+    for i, n in enumerate(lengths):
+        assert torch.equal(target[i, 0, :n], speech[i, :n]) and not target[i, 0, n:].any()
+        assert speech_hat[i, 0, :n].abs().sum() > 0 and not speech_hat[i, 0, n:].any()
 
 
 def test_collect_feats():

@@ -2,6 +2,8 @@ import pytest
 import torch
 from spikingjelly.activation_based import monitor, neuron
 
+from espnet2_spiking.gan_vocoder.convert import generator_weights
+from espnet2_spiking.gan_vocoder.istft_head import ISTFT
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator, fuse_time_steps
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from tests.conftest import make_spiking_vocos_args, make_vocos_args
@@ -40,8 +42,10 @@ def test_reference_size():
     assert sum(p.numel() for p in VocosGenerator().parameters()) == 13_531_650
 
 
-def test_teacher_matches_upstream_vocos():
-    """Loading the public vocos model's weights gives the same waveform for the same mel."""
+@pytest.mark.parametrize("padding", ["same", "center"])
+def test_teacher_matches_upstream_vocos(padding):
+    """Loading the public vocos model's weights gives the same waveform for the same mel,
+    with either ISTFT padding (upstream's "center" is ``torch.istft(center=True)``)."""
     vocos = pytest.importorskip("vocos")
     from vocos.feature_extractors import MelSpectrogramFeatures
     from vocos.heads import ISTFTHead
@@ -50,15 +54,17 @@ def test_teacher_matches_upstream_vocos():
     upstream = vocos.Vocos(
         feature_extractor=MelSpectrogramFeatures(sample_rate=8000, n_fft=64, hop_length=16, n_mels=16),
         backbone=VocosBackbone(input_channels=16, dim=32, intermediate_dim=48, num_layers=2),
-        head=ISTFTHead(dim=32, n_fft=64, hop_length=16, padding="same"),
+        head=ISTFTHead(dim=32, n_fft=64, hop_length=16, padding=padding),
     ).eval()
     for p in upstream.parameters():  # random weights everywhere, not the zero-init biases
         torch.nn.init.normal_(p, std=0.1)
-    teacher = VocosGenerator(**make_vocos_args()).eval()
-    teacher.load_vocos_state_dict(upstream.state_dict())
+    teacher = VocosGenerator(**make_vocos_args(padding=padding)).eval()
+    teacher.load_state_dict(generator_weights(upstream.state_dict())[0])
     mel = torch.randn(2, 16, 30)
     with torch.no_grad():
-        assert torch.allclose(teacher(mel)[:, 0], upstream.decode(mel), atol=1e-5)
+        wav = teacher(mel)[:, 0]
+        assert wav.shape == (2, (30 if padding == "same" else 29) * 16)
+        assert torch.allclose(wav, upstream.decode(mel), atol=1e-5)
 
 
 def test_teacher_loads_full_size_upstream_state_dict():
@@ -73,10 +79,32 @@ def test_teacher_loads_full_size_upstream_state_dict():
         ISTFTHead(dim=512, n_fft=1024, hop_length=256, padding="same"),
     ).eval()
     teacher = VocosGenerator().eval()
-    teacher.load_vocos_state_dict(upstream.state_dict())
+    teacher.load_state_dict(generator_weights(upstream.state_dict())[0])
     mel = torch.randn(1, 100, 20)
     with torch.no_grad():
         assert torch.allclose(teacher(mel)[:, 0], upstream.decode(mel), atol=1e-5)
+
+
+@pytest.mark.parametrize("n_fft, hop", [(64, 16), (1024, 256), (20, 8), (21, 8)])
+@pytest.mark.parametrize("frames", [2, 9])
+def test_centred_istft_is_torch_istft(n_fft, hop, frames):
+    """padding "center": the length and samples of ``torch.istft(center=True)`` with a Hann
+    window; "same": the same overlap-add, half a hop later and one hop longer."""
+    spec = torch.polar(torch.rand(3, n_fft // 2 + 1, frames) + 0.1, 6 * torch.rand(3, n_fft // 2 + 1, frames))
+    expected = torch.istft(spec, n_fft, hop, n_fft, torch.hann_window(n_fft), center=True)
+    centred = ISTFT(n_fft, hop, padding="center")
+    wav = centred(spec)
+    assert wav.shape == expected.shape == (3, (frames - 1) * hop + n_fft % 2) == (3, centred.num_samples(frames))
+    assert torch.allclose(wav, expected, atol=1e-6)
+    if (n_fft - hop) % 2 == 0:
+        same = ISTFT(n_fft, hop, padding="same")(spec)
+        assert same.shape == (3, frames * hop)
+        assert torch.allclose(same[:, hop // 2 : hop // 2 + wav.size(1)], wav, atol=1e-6)
+
+
+def test_bad_padding_is_refused():
+    with pytest.raises(ValueError, match="padding must be one of same, center, got 'valid'"):
+        VocosGenerator(**make_vocos_args(padding="valid"))
 
 
 def test_spikes_are_binary():

@@ -8,14 +8,10 @@ import yaml
 
 from espnet2_spiking.bin import gan_tts_train, gan_vocoder_train, make_joint_text2wav, tts_inference, tts_train
 from espnet2_spiking.vocoder import Vocoder
-from tests.conftest import TINY_MEL, write_wav_scp
+from tests.conftest import TINY_MEL, TINY_TACOTRON2, write_wav_scp
 from tests.helpers import TINY_TRAIN
 
 FS, HOP = TINY_MEL["fs"], TINY_MEL["hop_length"]
-TACOTRON2 = dict(
-    embed_dim=16, elayers=1, eunits=16, econv_layers=1, econv_chans=16, adim=16, aconv_chans=4, aconv_filts=3,
-    dlayers=1, dunits=16, prenet_layers=1, prenet_units=16, postnet_layers=1, postnet_chans=16,
-)  # fmt: skip
 COMMON = dict(
     token_type="char",
     cleaner=None,
@@ -83,7 +79,7 @@ def joint_config(tmp_path, **vocoder_params):
         tts="joint_text2wav",
         tts_conf=dict(
             text2mel_type="tacotron2",
-            text2mel_params=TACOTRON2,
+            text2mel_params=TINY_TACOTRON2,
             vocoder_type="spiking_vocos",
             vocoder_params=dict(dim=32, intermediate_dim=48, num_layers=2, time_steps=2, **vocoder_params),
             segment_size=8,
@@ -126,7 +122,7 @@ def trained_pair(request, corpus, tmp_path_factory):
     """A tiny Tacotron 2 (TTSTask; raw or global-MVN-normalised targets) and a tiny
     Spiking Vocos (GANVocoderTask), trained separately."""
     exp = tmp_path_factory.mktemp("pair")
-    tts_conf = dict(COMMON, tts="tacotron2", tts_conf=TACOTRON2, optim="adam", optim_conf=dict(lr=1e-3))
+    tts_conf = dict(COMMON, tts="tacotron2", tts_conf=TINY_TACOTRON2, optim="adam", optim_conf=dict(lr=1e-3))
     (exp / "tts.yaml").write_text(yaml.safe_dump(tts_conf))
     tts_cmd = ["--config", str(exp / "tts.yaml"), *data_args(corpus)]
     if request.param == "global_mvn":

@@ -1,16 +1,10 @@
 """Pictures are written as readable PNGs."""
 
-import matplotlib.image
 import numpy as np
 import pytest
 
 from espnet2_spiking.metrics import plots
-
-
-def check_png(path):
-    image = matplotlib.image.imread(str(path))
-    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
-    assert image[..., :3].std() > 0.01  # not blank
+from tests.helpers import check_png
 
 
 def test_spike_raster(tmp_path):

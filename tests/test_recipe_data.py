@@ -16,6 +16,7 @@ import torchaudio
 import yaml
 
 from espnet2_spiking.bin import extract_mel, format_wav_scp
+from espnet2_spiking.utils.format_data import FormatSettings, format_data_dir
 from espnet2_spiking.layers.mel import VocosLogMel
 from tests.helpers import RECIPE, TEMPLATE, copy_recipe, needs_synthesizers, read_table, recipe_env, recipe_module
 
@@ -242,7 +243,8 @@ def test_format_wav_scp_converts_resamples_filters_and_writes_the_data_dir(tmp_p
     data = write_data_dir(tmp_path)
     out = tmp_path / "dump" / "set"
     caplog.set_level("INFO")
-    kept = format_wav_scp.format_wav_scp(data, out, fs=8000, min_duration=0.5, max_duration=4.0, nj=2)
+    settings = FormatSettings(8000, min_duration=0.5, max_duration=4.0)
+    kept = format_data_dir(data, out, settings, nj=2)
     assert kept == {"spk1_a": 8000, "spk1_b": 12000, "spk2_e": 9000}
     assert "dropped spk2_c: 0.10 s" in caplog.text and "dropped spk2_d: 5.00 s" in caplog.text
     assert "spk1_a: 2 channels" in caplog.text
@@ -259,12 +261,14 @@ def test_format_wav_scp_converts_resamples_filters_and_writes_the_data_dir(tmp_p
     assert list(read_table(out / "text")) == list(wav_scp)
     assert read_table(out / "spk2utt") == {"spk1": "spk1_a spk1_b", "spk2": "spk2_e"}
 
-    # complete: skipped at the same rate, refused at another
+    # complete: skipped with the same settings, refused with any other (rate or duration limits)
     mtime = (out / "wav.scp").stat().st_mtime_ns
-    assert format_wav_scp.format_wav_scp(data, out, fs=8000) == {}
+    assert format_data_dir(data, out, settings) == {}
     assert (out / "wav.scp").stat().st_mtime_ns == mtime
-    with pytest.raises(SystemExit, match="already formatted at 8000 Hz, not 16000 Hz"):
-        format_wav_scp.format_wav_scp(data, out, fs=16000)
+    for other in (FormatSettings(16000, 0.5, 4.0), FormatSettings(8000, 0.2, 4.0), FormatSettings(8000, 0.5)):
+        with pytest.raises(ValueError, match=f"already formatted, with settings .*'max_duration': 4.0.* asks for {other.record()}"):
+            format_data_dir(data, out, other)
+    assert (out / "wav.scp").stat().st_mtime_ns == mtime
 
 
 def test_format_wav_scp_names_an_unreadable_file(tmp_path):
@@ -272,11 +276,11 @@ def test_format_wav_scp_names_an_unreadable_file(tmp_path):
     data.mkdir()
     (tmp_path / "broken.wav").write_bytes(b"not audio")
     (data / "wav.scp").write_text(f"utt1 {tmp_path / 'broken.wav'}\n")
-    with pytest.raises(SystemExit, match=r"data/wav.scp: cannot read the audio of utt1: .*broken.wav"):
+    with pytest.raises(SystemExit, match=r"data/wav.scp: the audio of utt1: cannot read .*broken.wav"):
         format_wav_scp.main(["--in_dir", str(data), "--out_dir", str(tmp_path / "out"), "--fs", "8000"])
     assert not (tmp_path / "out" / "wav.scp").exists()
-    with pytest.raises(SystemExit, match=r"nowhere/wav.scp does not exist: prepare"):
-        format_wav_scp.format_wav_scp(tmp_path / "nowhere", tmp_path / "out2", fs=8000)
+    with pytest.raises(FileNotFoundError, match=r"nowhere/wav.scp does not exist: prepare"):
+        format_data_dir(tmp_path / "nowhere", tmp_path / "out2", FormatSettings(8000))
 
 
 # ---------------------------------------------------------------- stage 2: mel features
@@ -286,7 +290,7 @@ def test_extract_mel_writes_the_training_features(tmp_path):
     config = write_config(tmp_path / "train.yaml", **MEL_CONF)
     data = write_data_dir(tmp_path)
     dump = tmp_path / "dump"
-    format_wav_scp.format_wav_scp(data, dump, fs=8000, min_duration=0.5, max_duration=4.0)
+    format_data_dir(data, dump, FormatSettings(8000, min_duration=0.5, max_duration=4.0))
     assert extract_mel.extract_mel([config], dump / "wav.scp", dump) == 3
     feats = dict(kaldiio.load_scp(str(dump / "feats.scp")))
     reference = VocosLogMel(**MEL_CONF)

@@ -143,6 +143,72 @@ def test_config_edited_to_another_size_is_refused(tmp_path):
     assert not (tmp_path / "joint").exists()
 
 
+def edit_config(model, section, **settings):
+    """Change settings of the config.yaml beside ``model`` (``None`` removes nothing, it sets null)."""
+    config = model.parent / "config.yaml"
+    conf = yaml.safe_load(config.read_text())
+    conf[section] = dict(conf[section], **settings)
+    config.write_text(yaml.safe_dump(conf))
+    return config
+
+
+@pytest.mark.parametrize(
+    "generator, section, settings, message",
+    [
+        ("spiking_vocos", "generator_conf", dict(time_steps=1_000_000),
+         r"generator_conf \(time_steps=1000000, dim=32, .*\): decoding 1 s of audio at once would take about "
+         r"[\d,.]+ GiB \([\d,]+ MiB per second of audio\), more than this machine's [\d.]+ GiB. Not even one second fits"),
+        ("vocos", "generator_conf", dict(dimm=32), r"generator_conf.dimm is not a setting of VocosGenerator. Did you mean dim\?"),
+        ("vocos", "generator_conf", dict(num_layers="2"), r"generator_conf.num_layers is '2' \(str\), but it must be int"),
+        ("vocos", "generator_conf", dict(dim=-32), r"generator_conf.dim is -32; it must be at least 1"),
+        ("vocos", "generator_conf", dict(kernel_size=6), r"generator_conf.kernel_size is 6; it must be odd"),
+        ("spiking_vocos", "generator_conf", dict(init_tau=0.5), r"generator_conf.init_tau is 0.5; it must be above 1"),
+        ("vocos", "feats_extract_conf", dict(hop_lenght=16), r"feats_extract_conf.hop_lenght is not a setting of VocosLogMel. Did you mean hop_length\?"),
+        ("vocos", "feats_extract_conf", dict(n_fft=64.0), r"feats_extract_conf.n_fft is 64.0 \(float\), but it must be int"),
+        ("vocos", "feats_extract_conf", dict(hop_length=128), r"feats_extract_conf.hop_length is 128; it must be at most n_fft=64"),
+        ("vocos", "feats_extract_conf", dict(n_mels=40), r"feats_extract_conf.n_mels is 40; it must be at most the 33 FFT bins of n_fft=64"),
+        ("vocos", "feats_extract_conf", dict(fs=-8000), r"feats_extract_conf.fs is -8000; it must be at least 1"),
+        ("vocos", "feats_extract_conf", dict(fmax=6000.0), r"feats_extract_conf.fmax is 6000.0; it must be at most fs / 2 = 4000.0"),
+    ],
+    ids=["time_steps", "typo", "type", "negative", "even_kernel", "tau", "feats_typo", "feats_type", "n_fft<hop",
+         "mels>bins", "negative_fs", "fmax>nyquist"],
+)  # fmt: skip
+def test_config_that_lies_is_refused_naming_key_and_file(generator, section, settings, message, tmp_path):
+    model = save_vocoder(tmp_path / "exp", generator)
+    config = edit_config(model, section, **settings)
+    with pytest.raises(ValueError, match=f"^{config}: {message}"):
+        Vocoder.from_pretrained(model)
+
+
+def test_training_refuses_a_config_that_lies_before_writing(data, tmp_path):
+    config = write_config(tmp_path / "conf.yaml", "vocos")
+    conf = yaml.safe_load(config.read_text())
+    conf["feats_extract_conf"]["n_mels"] = 100
+    config.write_text(yaml.safe_dump(conf))
+    with pytest.raises(ValueError, match=f"^{config}: feats_extract_conf.n_mels is 100; it must be at most"):
+        gan_vocoder_train.main(train_cmd(data, config, tmp_path / "exp"))
+    assert not (tmp_path / "exp").exists()
+
+
+def test_chunks_longer_than_the_memory_allows_are_refused_with_the_longest_that_fits(tmp_path):
+    model = save_vocoder(tmp_path / "exp", "spiking_vocos")
+    edit_config(model, "generator_conf", time_steps=500)  # about 0.6 GiB per second of audio at 8 kHz
+    with pytest.raises(ValueError, match=r"SpikingVocosGenerator \(time_steps=500, .*\): decoding 1e\+06 s of audio at once .*Decode in chunks of at most \d+ s \(--chunk_seconds\)"):
+        Vocoder.from_pretrained(model, chunk_seconds=1e6)
+
+
+@pytest.mark.parametrize("seconds", [-5.0, float("nan"), float("inf")])
+def test_chunk_seconds_out_of_range_is_refused(seconds, tmp_path, capsys):
+    model = save_vocoder(tmp_path / "exp")
+    with pytest.raises(ValueError, match=f"chunk_seconds must be a finite number of seconds >= 0 .*got {seconds}"):
+        Vocoder.from_pretrained(model, chunk_seconds=seconds)
+    with pytest.raises(SystemExit):
+        gan_vocoder_inference.get_parser().parse_args(
+            ["--model_file", "m", "--output_dir", "o", "--data_path_and_name_and_type", "a,b,c", "--chunk_seconds", str(seconds)]
+        )  # fmt: skip
+    assert f"--chunk_seconds: expected a finite number >= 0, got '{seconds}'" in capsys.readouterr().err
+
+
 @pytest.fixture(scope="module")
 def trained(data, tmp_path_factory):
     exp = tmp_path_factory.mktemp("exp")

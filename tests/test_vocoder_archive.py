@@ -84,3 +84,50 @@ def test_archive_with_code_in_its_weights_is_refused(packed, tmp_path):
 def test_directory_without_a_model_file_says_what_it_needs(tmp_path):
     with pytest.raises(FileNotFoundError, match="model.pth, valid.mel_loss.best.pth"):
         Vocoder.from_pretrained(tmp_path)
+
+
+def forged(tmp_path, model, *members):
+    """An archive with the real config and weights plus ``members`` ((name, content) pairs)."""
+    archive = tmp_path / "forged.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        add(tar, "config.yaml", (model.parent / "config.yaml").read_bytes())
+        add(tar, "model.pth", model.read_bytes())
+        for name, content in members:
+            add(tar, name, content)
+    return archive
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ([("README.md", bytes(2 << 20))], "its README.md would unpack to 2,097,152 bytes .*1,048,576 bytes for README.md"),
+        ([("config.yaml", b"generator: vocos\n")], "it holds config.yaml twice"),
+    ],
+    ids=["inflates", "duplicate"],
+)
+def test_archive_that_lies_is_refused_and_leaves_nothing(packed, tmp_path, members, message):
+    model, _ = packed
+    archive = forged(tmp_path, model, *members)
+    assert archive.stat().st_size < 100_000  # a small file (2 MiB of zeros compress to a few KB)
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError, match=f"Refusing to unpack {archive}: {message}"):
+        Vocoder.from_pretrained(archive, unpack_dir=tmp_path / "unpacked")
+    assert snapshot(tmp_path) == before and not (tmp_path / "unpacked").exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no fresh folder left behind
+
+
+def test_unpack_dir_holding_other_files_is_refused_never_overwritten(packed, tmp_path):
+    _, archive = packed
+    training = tmp_path / "exp"  # the finished training that was packed: config.yaml, model.pth
+    before = snapshot(training)
+    with pytest.raises(ValueError, match=f"into {training}: it already holds other files \\(config.yaml, model.pth\\)"):
+        Vocoder.from_pretrained(archive, unpack_dir=training)
+    assert snapshot(training) == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    Vocoder.from_pretrained(archive, unpack_dir=empty)  # an empty folder is filled
+    assert sorted(p.name for p in empty.iterdir()) == ["README.md", "config.yaml", "feats.yaml", "model.pth"]
+    (empty / "README.md").write_text("edited")
+    with pytest.raises(ValueError, match="already holds other files"):
+        Vocoder.from_pretrained(archive, unpack_dir=empty)
+    assert (empty / "README.md").read_text() == "edited"

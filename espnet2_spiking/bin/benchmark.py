@@ -28,10 +28,10 @@ import torch
 from espnet2.utils import config_argparse
 from espnet2.utils.types import str2bool, str_or_none
 
-from espnet2_spiking.metrics.benchmark import benchmark, load_inputs, read_quality, teacher_like
-from espnet2_spiking.metrics.report import append_report
+from espnet2_spiking.metrics.benchmark import benchmark, load_inputs, teacher_like
+from espnet2_spiking.metrics.report import append_report, read_quality
 from espnet2_spiking.utils.allocator import keep_freed_memory
-from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.cli import positive_int, setup_logging
 from espnet2_spiking.vocoder import Vocoder, add_vocoder_arguments, vocoder_from_args
 
 
@@ -50,20 +50,21 @@ def get_parser() -> argparse.ArgumentParser:
         "--data",
         type=str_or_none,
         default=None,
-        help="Kaldi wav.scp of inputs at the model's rate (default: a synthetic tone)",
+        help="Kaldi wav.scp of inputs at the model's rate, files only (shell commands 'cmd |' are refused) "
+        "(default: a synthetic tone)",
     )
-    parser.add_argument("--num_utts", type=int, default=10, help="Utterances of --data counted for energy")
+    parser.add_argument("--num_utts", type=positive_int, default=10, help="Utterances of --data counted for energy")
     parser.add_argument("--out_dir", required=True, help="Where results, pictures and report.md are written")
-    parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 16], help="Batch sizes timed")
+    parser.add_argument("--batch_sizes", type=positive_int, nargs="+", default=[1, 16], help="Batch sizes timed")
     parser.add_argument(
         "--speed_seconds", type=float, default=10.0, help="Seconds of audio per utterance timed"
     )
     parser.add_argument("--warmup", type=int, default=2, help="Untimed calls of each system before timing")
     parser.add_argument(
-        "--repeats", type=int, default=5, help="Timed calls of each system, in turn (the median is reported)"
+        "--repeats", type=positive_int, default=5, help="Timed calls of each system, in turn (the median is reported)"
     )
     parser.add_argument(
-        "--num_threads", type=int, default=None, help="CPU threads of torch (default: torch's)"
+        "--num_threads", type=positive_int, default=None, help="CPU threads of torch (default: torch's)"
     )
     parser.add_argument(
         "--speed_devices", nargs="+", default=None, help="Devices timed (default: cpu, and cuda when present)"

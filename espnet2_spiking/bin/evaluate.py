@@ -14,10 +14,17 @@ output exceeds its input by less than one hop) are trimmed to the shorter one. A
 utterance with a larger difference, a missing, unreadable, empty, silent or non-mono file,
 NaN or infinite samples or a sample-rate mismatch is skipped with a warning naming it and
 the file, and listed in ``metrics.json`` (``skipped_utts``); the rest is scored. A
-generated utterance without a reference, a duplicate utterance id or no utterance that
-can be scored stops the run. CREPE pitch tracks are cached on disk (``--pitch_cache_dir``) keyed by the
-samples and the settings, so re-scoring new outputs against the same references tracks
-only the new outputs; ``--nj`` scores utterances in parallel processes.
+generated utterance without a reference, a duplicate utterance id, a Kaldi shell command
+(``cmd |``) in either list or no utterance that can be scored stops the run.
+
+Before any scoring, ``--out_dir`` is locked (``<out_dir>/.lock``: a second run into it is
+refused) and checked to be writable with room for the results; if writing them fails
+anyway (e.g. the disk filled up meanwhile), their content is logged before the error.
+CREPE pitch tracks are cached on disk (``--pitch_cache_dir``) keyed by the samples and the
+settings, so re-scoring new outputs against the same references tracks only the new
+outputs; ``--nj`` scores utterances in parallel processes. Scores repeat to the last digit:
+the same audio gives the same numbers, with or without the cache (CREPE's pitch is read
+without torchcrepe's random dither).
 """
 
 import argparse
@@ -28,7 +35,7 @@ from espnet2.utils.types import str_or_none
 
 from espnet2_spiking.metrics.evaluate import DEFAULT_CACHE, EvalSettings, evaluate
 from espnet2_spiking.metrics.pitch import CrepeSettings
-from espnet2_spiking.utils.cli import add_device_arguments, device_of, setup_logging
+from espnet2_spiking.utils.cli import add_device_arguments, device_of, non_negative_float, positive_int, setup_logging
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -36,11 +43,22 @@ def get_parser() -> argparse.ArgumentParser:
         description="Score generated speech against references (PESQ, STOI, CREPE pitch, mel L1, MCD, UTMOS)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--ref_scp", required=True, help="Kaldi scp of the reference audio: 'utt_id path'")
-    parser.add_argument("--gen_scp", required=True, help="Kaldi scp of the generated audio: 'utt_id path'")
-    parser.add_argument("--out_dir", required=True, help="Where metrics.json and utt_metrics.tsv are written")
     parser.add_argument(
-        "--nj", type=int, default=1, help="Parallel processes (utterances are split among them)"
+        "--ref_scp",
+        required=True,
+        help="Kaldi scp of the reference audio: 'utt_id path' (files; Kaldi's shell commands 'cmd |' are "
+        "refused: format such data with espnet2_spiking.bin.format_wav_scp first)",
+    )
+    parser.add_argument(
+        "--gen_scp", required=True, help="Kaldi scp of the generated audio: 'utt_id path' (files, as --ref_scp)"
+    )
+    parser.add_argument(
+        "--out_dir",
+        required=True,
+        help="Where metrics.json and utt_metrics.tsv are written; one run at a time (<out_dir>/.lock)",
+    )
+    parser.add_argument(
+        "--nj", type=positive_int, default=1, help="Parallel processes (utterances are split among them)"
     )
     parser.add_argument(
         "--crepe_model",
@@ -48,7 +66,7 @@ def get_parser() -> argparse.ArgumentParser:
         default="full",
         help="CREPE size: full for publication, tiny for quick runs",
     )
-    parser.add_argument("--crepe_batch_size", type=int, default=512, help="CREPE frames per network call")
+    parser.add_argument("--crepe_batch_size", type=positive_int, default=512, help="CREPE frames per network call")
     parser.add_argument(
         "--pitch_cache_dir",
         type=str_or_none,
@@ -61,7 +79,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--silence_db", type=float, default=-60.0, help="Unvoiced below this loudness (dB)")
     parser.add_argument(
         "--max_length_diff",
-        type=float,
+        type=non_negative_float,
         default=0.025,
         help="Length differences up to this many seconds are trimmed, larger ones refused",
     )

@@ -6,8 +6,10 @@
     python -m espnet2_spiking.bin.export_onnx --generator_type spiking_vocos --generator_conf time_steps=4 \\
         --out snn.onnx
 
-The file maps a log-mel ``mel`` (B, n_mels, frames) to a waveform ``wav`` (B, frames * hop);
-see :mod:`espnet2_spiking.gan_vocoder.onnx_export` for what is and is not in the graph.
+The file maps a log-mel ``mel`` (B, n_mels, frames) to a waveform ``wav`` (B, frames * hop),
+weights inside (no ``.onnx.data`` beside it), written in one step, in exactly ``--opset``
+(18 or newer; an opset the exporter cannot write is refused, nothing written); see
+:mod:`espnet2_spiking.gan_vocoder.onnx_export` for what is and is not in the graph.
 """
 
 import argparse
@@ -26,13 +28,18 @@ def get_parser() -> argparse.ArgumentParser:
     )
     add_vocoder_arguments(parser)
     parser.add_argument("--out", required=True, help="Output .onnx file")
-    parser.add_argument("--opset", type=int, default=OPSET, help="ONNX opset (18 or newer)")
+    parser.add_argument(
+        "--opset", type=int, default=OPSET, help="ONNX opset (18 or newer); the file holds exactly this opset"
+    )
     parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
     return parser
 
 
 def main(cmd=None):
-    args = get_parser().parse_args(cmd)
+    parser = get_parser()
+    args = parser.parse_args(cmd)
+    if args.opset < OPSET:
+        parser.error(f"--opset {args.opset}: the vocoder's inverse STFT needs opset {OPSET} or newer (DFT, Col2Im)")
     setup_logging(args.log_level)
     vocoder = vocoder_from_args(args)
     path = export_onnx(vocoder.generator.cpu(), args.out, args.opset)

@@ -20,17 +20,18 @@ shell scripts that must agree with the config.
 import argparse
 import inspect
 import logging
-import os
 from pathlib import Path
 from typing import Any, Dict, Sequence
 
 import kaldiio
 import torch
 import yaml
-from espnet2.fileio.sound_scp import SoundScpReader
 
 from espnet2_spiking.layers.mel import VocosLogMel, check_same_features
+from espnet2_spiking.utils.audio import read_audio
 from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.files import atomic_path, write_text
+from espnet2_spiking.utils.scp import read_scp
 
 
 def mel_conf_from_config(config: Path) -> Dict[str, Any]:
@@ -99,18 +100,21 @@ def extract_mel(configs: Sequence[Path], wav_scp: Path, out_dir: Path) -> int:
     if not wav_scp.is_file():
         raise SystemExit(f"extract_mel: {wav_scp} does not exist: format the audio first (format_wav_scp).")
     mel = VocosLogMel(**conf).eval()
-    reader = SoundScpReader(str(wav_scp), dtype="float32")
+    entries = read_scp(wav_scp)
     out_dir.mkdir(parents=True, exist_ok=True)
     ark, scp = out_dir / "feats.ark", out_dir / "feats.scp"
-    tmp_scp = scp.with_suffix(".scp.tmp")
-    n = len(reader)
+    n = len(entries)
     logging.info(f"Extracting {conf['n_mels']}-bin log-mel features of {n} utterances of {wav_scp}")
-    with torch.inference_mode(), kaldiio.WriteHelper(f"ark,scp:{ark},{tmp_scp}") as writer:
-        for i, utt in enumerate(reader.keys(), 1):
+    with (
+        torch.inference_mode(),
+        atomic_path(scp) as tmp_scp,
+        kaldiio.WriteHelper(f"ark,scp:{ark},{tmp_scp}") as writer,
+    ):
+        for i, (utt, path) in enumerate(entries.items(), 1):
             try:
-                fs, wav = reader[utt]
-            except Exception as e:
-                raise SystemExit(f"extract_mel: cannot read the audio of {utt} in {wav_scp}: {e}")
+                wav, fs = read_audio(path, f"{wav_scp}: the audio of {utt}")
+            except ValueError as e:
+                raise SystemExit(f"extract_mel: {e}")
             if fs != conf["fs"] or wav.ndim != 1:
                 raise SystemExit(
                     f"extract_mel: {utt} in {wav_scp} is {fs} Hz with shape {wav.shape}, but the "
@@ -121,9 +125,7 @@ def extract_mel(configs: Sequence[Path], wav_scp: Path, out_dir: Path) -> int:
             writer(utt, feats.numpy())
             if i % 1000 == 0 or i == n:
                 logging.info(f"{i}/{n} utterances")
-    os.replace(tmp_scp, scp)
-    with done.open("w", encoding="utf-8") as f:
-        yaml.safe_dump(conf, f)
+    write_text(done, yaml.safe_dump(conf))
     return n
 
 

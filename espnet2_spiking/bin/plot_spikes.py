@@ -16,7 +16,7 @@ import logging
 
 from espnet2.utils import config_argparse
 
-from espnet2_spiking.metrics.benchmark import plot_spikes
+from espnet2_spiking.metrics.spikes import plot_spikes
 from espnet2_spiking.utils.cli import setup_logging
 from espnet2_spiking.vocoder import add_vocoder_arguments, vocoder_from_args
 

@@ -41,7 +41,7 @@ def chunked_inference(generator: MelVocoder, mel: torch.Tensor, chunk_frames: in
         chunk_frames: Frames decoded per chunk (each with :func:`context_frames` more per side).
 
     Returns:
-        Waveform (L * upsample_factor,).
+        Waveform (L * upsample_factor,), or ``(L - 1) * upsample_factor`` for a "center" head.
     """
     if chunk_frames < 1:
         raise ValueError(f"chunk_frames must be at least 1, got {chunk_frames}")

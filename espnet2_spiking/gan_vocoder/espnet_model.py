@@ -25,7 +25,6 @@ from espnet2.gan_tts.hifigan.loss import (
 )
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_gan_espnet_model import AbsGANESPnetModel
-from spikingjelly.activation_based import monitor, neuron
 from typeguard import typechecked
 
 from espnet2_spiking.gan_vocoder.discriminators import MultiPeriodMultiResolutionDiscriminator
@@ -33,6 +32,7 @@ from espnet2_spiking.gan_vocoder.distillation import Distillation
 from espnet2_spiking.gan_vocoder.losses import log_mel_l1_loss, vocos_generator_hinge_loss
 from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
 from espnet2_spiking.layers.mel import VocosLogMel
+from espnet2_spiking.metrics.spikes import FiringRates
 
 
 def random_starts(max_start: torch.Tensor, step: int = 1) -> torch.Tensor:
@@ -135,36 +135,6 @@ def random_peak_gain(speech: torch.Tensor, low_db: float, high_db: float) -> tor
     return speech * (10 ** (level_db / 20) / peak.clamp(min=1e-5))
 
 
-class FiringRates:
-    """Firing rate of every spiking layer of a generator, per forward pass (spikingjelly's
-    ``OutputMonitor`` on its neurons); an ANN generator has none.
-
-    Args:
-        generator: The generator to watch.
-    """
-
-    def __init__(self, generator: torch.nn.Module):
-        self.monitor = monitor.OutputMonitor(
-            generator, neuron.BaseNode, function_on_output=lambda spikes: spikes.detach().float().mean()
-        )
-
-    def pop(self) -> Dict[str, torch.Tensor]:
-        """Rates of the passes since the last call, as statistics: ``firing_rate_<block>_<layer>``
-        for every neuron layer (e.g. ``firing_rate_0_lif2``), their ``firing_rate_min`` and
-        ``firing_rate_mean``; empty for an ANN."""
-        stats = {}
-        for name in self.monitor.monitored_layers:
-            records = self.monitor[name]
-            if records:
-                block, layer = name.split(".")[-2:]
-                stats[f"firing_rate_{block}_{layer}"] = torch.stack(records).mean()
-        self.monitor.clear_recorded_data()
-        if stats:
-            rates = torch.stack(list(stats.values()))
-            stats.update(firing_rate_min=rates.min(), firing_rate_mean=rates.mean())
-        return stats
-
-
 @contextmanager
 def frozen(module: torch.nn.Module):
     """Run ``module`` without accumulating gradients in its parameters (inputs still get them)."""
@@ -190,7 +160,8 @@ class GeneratorPass:
         frame_lengths: Valid frames per item (B,).
         distill_loss: Weighted distillation loss (when distilling).
         distill_stats: Its unweighted parts.
-        firing_rates: The generator's firing-rate statistics (see :class:`FiringRates`).
+        firing_rates: The generator's firing-rate statistics (see
+            :class:`espnet2_spiking.metrics.spikes.FiringRates`).
     """
 
     speech: torch.Tensor
@@ -397,9 +368,11 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         hidden, hiddens = self.generator.hidden_states(mel_in)
         firing_rates = self.firing_rates.pop()
         log_mag, phase = self.generator.head.spectrum(hidden)
-        speech_hat = self.generator.head.synthesize(log_mag, phase)[:, : target.size(1)]
-        # given feats may hold fewer frames than the waveform (e.g. a reduction factor)
-        speech_hat = torch.nn.functional.pad(speech_hat, (0, target.size(1) - speech_hat.size(1))) * mask
+        speech_hat = self.generator.head.synthesize(log_mag, phase)
+        # "same" decodes L * hop >= N samples; "center" (L - 1) * hop, up to hop - 1 short of N;
+        # given feats may hold fewer frames still (e.g. a text-to-mel model's reduction factor)
+        speech_hat = torch.nn.functional.pad(speech_hat, (0, max(0, target.size(1) - speech_hat.size(1))))
+        speech_hat = speech_hat[:, : target.size(1)] * mask
         out = GeneratorPass(
             target.unsqueeze(1),
             speech_hat.unsqueeze(1),

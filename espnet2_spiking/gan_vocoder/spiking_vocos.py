@@ -51,6 +51,10 @@ class SpikingConvNeXtBlock(torch.nn.Module):
         kernel_size: Depthwise kernel (odd).
         use_tsm: Whether to apply the Temporal Shift Module first.
         tsm_alpha_init: Initial TSM scale alpha.
+        tsm_channel_folding_factor: Channel groups of the shift (see
+            :func:`~espnet2_spiking.gan_vocoder.temporal_shift.channel_groups`).
+        tsm_direction: ``"reference"`` or ``"mirrored"`` (see
+            :func:`~espnet2_spiking.gan_vocoder.temporal_shift.temporal_shift`).
         init_tau: Initial PLIF time constant.
         v_threshold: PLIF firing threshold.
         surrogate_alpha: Slope of the sigmoid surrogate gradient.
@@ -70,13 +74,17 @@ class SpikingConvNeXtBlock(torch.nn.Module):
         kernel_size: int = 7,
         use_tsm: bool = False,
         tsm_alpha_init: float = 0.5,
+        tsm_channel_folding_factor: int = 32,
+        tsm_direction: str = "reference",
         init_tau: float = 2.0,
         v_threshold: float = 1.0,
         surrogate_alpha: float = 4.0,
         init_firing_rate: Optional[float] = None,
     ):
         super().__init__()
-        self.tsm = TemporalShift(tsm_alpha_init) if use_tsm else None
+        self.tsm = (
+            TemporalShift(tsm_alpha_init, tsm_channel_folding_factor, tsm_direction) if use_tsm else None
+        )
         self.dwconv = torch.nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim)
         self.norm = torch.nn.LayerNorm(dim, eps=1e-6)
         self.lif1 = FusedParametricLIF(init_tau, v_threshold, surrogate_alpha)
@@ -127,8 +135,9 @@ class SpikingVocosBackbone(torch.nn.Module):
         layer_scale_init_value: Initial gamma (default ``1 / num_layers``).
         readout_decay: Read-out weight ratio between consecutive time steps.
         **block_settings: Keyword settings of every :class:`SpikingConvNeXtBlock`
-            (``kernel_size``, ``use_tsm``, ``tsm_alpha_init``, ``init_tau``, ``v_threshold``,
-            ``surrogate_alpha``, ``init_firing_rate``).
+            (``kernel_size``, ``use_tsm``, ``tsm_alpha_init``, ``tsm_channel_folding_factor``,
+            ``tsm_direction``, ``init_tau``, ``v_threshold``, ``surrogate_alpha``,
+            ``init_firing_rate``).
     """
 
     def __init__(
@@ -183,7 +192,13 @@ class SpikingVocosGenerator(MelVocoder):
         num_layers: Number of Spiking ConvNeXt blocks.
         time_steps: SNN time steps T.
         use_tsm: Temporal Shift Module in every block.
-        tsm_alpha_init: Initial TSM scale.
+        tsm_alpha_init: Initial TSM scale (the reference's ``tsm_penalty_factor``).
+        tsm_channel_folding_factor: Channel groups of the shift (the reference's
+            ``channel_folding_factor``): the first ``factor // 4`` groups and the next
+            ``factor // 2 - factor // 4`` move; 32 gives a quarter and a quarter.
+        tsm_direction: ``"reference"`` (the reference's shift: the first group reads the next
+            SNN time step, the second the previous one) or ``"mirrored"`` (the other way,
+            for checkpoints trained with it).
         init_tau: Initial PLIF time constant.
         v_threshold: PLIF firing threshold.
         surrogate_alpha: Slope of the sigmoid surrogate gradient.
@@ -194,6 +209,8 @@ class SpikingVocosGenerator(MelVocoder):
         kernel_size: Depthwise kernel of the blocks.
         n_fft: FFT size of the ISTFT head.
         hop_length: Frame shift; also ``upsample_factor``.
+        padding: ISTFT padding, ``"same"`` (default: the length ESPnet expects) or
+            ``"center"`` (the reference's heads); see :class:`~espnet2_spiking.gan_vocoder.istft_head.ISTFT`.
         stats_file: Global-MVN statistics of a normalising text-to-mel model (see ``MelVocoder``).
     """
 
@@ -207,6 +224,8 @@ class SpikingVocosGenerator(MelVocoder):
         time_steps: int = 4,
         use_tsm: bool = False,
         tsm_alpha_init: float = 0.5,
+        tsm_channel_folding_factor: int = 32,
+        tsm_direction: str = "reference",
         init_tau: float = 2.0,
         v_threshold: float = 1.0,
         surrogate_alpha: float = 4.0,
@@ -216,9 +235,10 @@ class SpikingVocosGenerator(MelVocoder):
         kernel_size: int = 7,
         n_fft: int = 1024,
         hop_length: int = 256,
+        padding: str = "same",
         stats_file: Optional[str] = None,
     ):
-        super().__init__(in_channels, dim, n_fft, hop_length, stats_file)
+        super().__init__(in_channels, dim, n_fft, hop_length, padding, stats_file)
         self.settings = constructor_settings(self, locals())
         self.backbone = SpikingVocosBackbone(
             in_channels,
@@ -231,6 +251,8 @@ class SpikingVocosGenerator(MelVocoder):
             kernel_size=kernel_size,
             use_tsm=use_tsm,
             tsm_alpha_init=tsm_alpha_init,
+            tsm_channel_folding_factor=tsm_channel_folding_factor,
+            tsm_direction=tsm_direction,
             init_tau=init_tau,
             v_threshold=v_threshold,
             surrogate_alpha=surrogate_alpha,

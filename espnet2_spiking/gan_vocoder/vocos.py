@@ -1,10 +1,10 @@
 """Vocos: the ANN teacher (ConvNeXt backbone + ISTFT head).
 
 Module names match the public ``vocos`` package, so its backbone and head weights load
-as they are (:meth:`VocosGenerator.load_vocos_state_dict`).
+as they are (:func:`espnet2_spiking.gan_vocoder.convert.generator_weights`).
 """
 
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from typeguard import typechecked
@@ -95,6 +95,8 @@ class VocosGenerator(MelVocoder):
         kernel_size: Depthwise kernel of the blocks.
         n_fft: FFT size of the ISTFT head.
         hop_length: Frame shift; also ``upsample_factor``.
+        padding: ISTFT padding, ``"same"`` (the public Vocos models) or ``"center"`` (the
+            reference Spiking Vocos's teacher); see :class:`~espnet2_spiking.gan_vocoder.istft_head.ISTFT`.
         stats_file: Global-MVN statistics of a normalising text-to-mel model (see ``MelVocoder``).
     """
 
@@ -109,23 +111,11 @@ class VocosGenerator(MelVocoder):
         kernel_size: int = 7,
         n_fft: int = 1024,
         hop_length: int = 256,
+        padding: str = "same",
         stats_file: Optional[str] = None,
     ):
-        super().__init__(in_channels, dim, n_fft, hop_length, stats_file)
+        super().__init__(in_channels, dim, n_fft, hop_length, padding, stats_file)
         self.settings = constructor_settings(self, locals())
         self.backbone = VocosBackbone(
             in_channels, dim, intermediate_dim, num_layers, layer_scale_init_value, kernel_size
         )
-
-    def load_vocos_state_dict(self, state_dict: Dict[str, torch.Tensor]):
-        """Load the weights of a public ``vocos.Vocos`` model (its ``state_dict()``).
-
-        The ``feature_extractor.*`` and ISTFT window entries are not weights and are
-        ignored; every backbone and head weight must be present and of the right shape.
-        """
-        weights = {
-            k: v
-            for k, v in state_dict.items()
-            if k.startswith(("backbone.", "head.")) and not k.startswith("head.istft.")
-        }
-        self.load_state_dict(weights, strict=True)

@@ -75,7 +75,16 @@ class VocosLogMel(AbsFeatsExtract):
 
         Returns:
             Log-mel (B, n_mels, N // hop_length + 1) (or without B for 1-D input).
+
+        Raises:
+            ValueError: Fewer than :attr:`min_samples` samples.
         """
+        if audio.size(-1) < self.min_samples:
+            raise ValueError(
+                f"{audio.size(-1)} samples are too few for the log-mel: the reflect padding of centred "
+                f"frames needs at least n_fft // 2 + 1 = {self.min_samples} ({self.min_samples / self.fs:.4f} s "
+                f"at {self.fs} Hz). Drop shorter clips (format_wav_scp --min_duration)."
+            )
         mel = self.mel_spec(audio)
         return torch.log(torch.clamp(mel, min=self.log_floor))
 
@@ -109,6 +118,11 @@ class VocosLogMel(AbsFeatsExtract):
                     f"Drop {key} from {conf_name} (it is taken from the features) or make the two agree."
                 )
         return conf
+
+    @property
+    def min_samples(self) -> int:
+        """Fewest samples the features can be computed for (centred frames pad n_fft // 2 by reflection)."""
+        return self.n_fft // 2 + 1
 
     @property
     def settings(self) -> Dict[str, Any]:

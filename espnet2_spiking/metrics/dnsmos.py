@@ -23,8 +23,7 @@ from typing import Dict, List, Union
 
 import numpy as np
 
-from espnet2_spiking.metrics.quality import resample
-from espnet2_spiking.utils.audio_check import load_wav
+from espnet2_spiking.utils.audio import load_wav, resample
 from espnet2_spiking.utils.scp import read_scp
 
 DNSMOS_FS = 16000

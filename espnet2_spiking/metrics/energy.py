@@ -2,9 +2,9 @@
 
 Operations are counted by spikingjelly's op counter (``DispatchCounterMode`` with
 ``MACCounter``, ``ACCounter`` and ``SynOpCounter``), per module, on every aten operation
-the forward pass dispatches; firing rates come from ``monitor.OutputMonitor`` on every
-spiking neuron. Energy: 4.6 pJ per MAC and 0.9 pJ per AC (45 nm, 32-bit float; Horowitz
-2014). A spike into a weight layer costs one AC per synapse it reaches (a SynOp).
+the forward pass dispatches; spikes are recorded by :func:`espnet2_spiking.metrics.spikes.spike_monitor`
+(spikingjelly's ``monitor.OutputMonitor``). Energy: 4.6 pJ per MAC and 0.9 pJ per AC (45 nm,
+32-bit float; Horowitz 2014). A spike into a weight layer costs one AC per synapse it reaches (a SynOp).
 
 Two conventions, side by side:
 
@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from typing import Dict, Tuple
 
 import torch
-from spikingjelly.activation_based import monitor, neuron
 from spikingjelly.activation_based.op_counter import ACCounter, DispatchCounterMode, MACCounter, SynOpCounter
+
+from espnet2_spiking.metrics.spikes import spike_monitor
 
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
@@ -286,7 +287,7 @@ def count_energy(generator: torch.nn.Module, mel: torch.Tensor) -> EnergyCount:
     counters = dict(
         mac=MACCounter(extra_rules=MAC_RULES), ac=ACCounter(extra_rules=AC_RULES), synop=SynOpCounter()
     )
-    with torch.no_grad(), monitor.OutputMonitor(generator, neuron.BaseNode) as spikes:
+    with torch.no_grad(), spike_monitor(generator) as spikes:
         with DispatchCounterMode(list(counters.values())) as mode:
             generator(mel)
         spike_counts = {
@@ -332,18 +333,3 @@ def component(name: str) -> str:
     """The part of the vocoder a module belongs to, for energy breakdowns."""
     return next((label for pattern, label in _COMPONENTS if re.search(pattern, name)), name)
 
-
-def record_spikes(generator: torch.nn.Module, mel: torch.Tensor, layers: str = "") -> Dict[str, torch.Tensor]:
-    """Spikes of one utterance, for pictures.
-
-    Args:
-        generator: A spiking vocoder, in eval mode.
-        mel: Log-mel (1, C, L).
-        layers: Regular expression; only spiking layers whose name it matches are kept.
-
-    Returns:
-        Layer name -> spikes (T, L, C), in network order.
-    """
-    with torch.no_grad(), monitor.OutputMonitor(generator, neuron.BaseNode) as spikes:
-        generator(mel)
-        return {name: spikes[name][0][:, 0] for name in spikes.monitored_layers if re.search(layers, name)}

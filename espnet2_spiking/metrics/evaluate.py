@@ -6,10 +6,12 @@ statistics over frames (:func:`summarize`) and writes ``utt_metrics.tsv`` and
 ``metrics.json`` (:func:`write_results`). See ``python -m espnet2_spiking.bin.evaluate -h``.
 """
 
+import errno
 import json
 import logging
 import math
 import os
+import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -23,13 +25,16 @@ from tqdm import tqdm
 
 from espnet2_spiking.layers.mel import VocosLogMel
 from espnet2_spiking.metrics.pitch import CREPE_FS, CrepePitch, CrepeSettings, pitch_metrics, pitch_stats
-from espnet2_spiking.metrics.quality import Utmos, align, mcd, mel_l1, pesq_wb, resample, stoi
-from espnet2_spiking.utils.audio_check import load_wav
+from espnet2_spiking.metrics.quality import Utmos, align, mcd, mel_l1, pesq_wb, stoi
+from espnet2_spiking.utils.audio import load_wav, refuse_pipe, resample
+from espnet2_spiking.utils.cache import CACHE_ROOT
+from espnet2_spiking.utils.files import FolderLock, write_text
 from espnet2_spiking.utils.scp import read_scp
 
 AVERAGED = ["pesq_wb", "stoi", "mel_l1", "mcd", "utmos"]
 POOLED = ["periodicity_rmse", "vuv_f1", "pitch_rmse_cents"]
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "espnet2_spiking" / "crepe"
+RESULT_BYTES = 4096  # an upper bound of the bytes that one utterance adds to the results (both files)
+DEFAULT_CACHE = CACHE_ROOT / "crepe"
 
 
 @dataclass(frozen=True)
@@ -116,24 +121,28 @@ def summarize(rows: List[dict], stats: List[dict], settings: EvalSettings) -> di
     return summary
 
 
-def _write_atomic(path: Path, text: str):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_results(out_dir: Path, rows: List[dict], summary: dict):
-    """Write ``utt_metrics.tsv`` and ``metrics.json`` (each replaced in one step)."""
+    """Write ``utt_metrics.tsv`` and ``metrics.json`` (each replaced in one step).
+
+    Raises:
+        OSError: A file cannot be written (e.g. a full disk); both texts are logged
+            first, so the scores are not lost.
+    """
     columns = ["utt_id", *[k for k in AVERAGED + POOLED if k in rows[0]], "samples", "fs"]
 
     def cell(value):
         return f"{value:.6g}" if isinstance(value, float) else str(value)
 
     lines = ["\t".join(columns)] + ["\t".join(cell(r[c]) for c in columns) for r in rows]
-    _write_atomic(out_dir / "utt_metrics.tsv", "\n".join(lines) + "\n")
     summary = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in summary.items()}
-    text = json.dumps(summary, indent=2)
-    _write_atomic(out_dir / "metrics.json", text + "\n")
+    texts = {"utt_metrics.tsv": "\n".join(lines) + "\n", "metrics.json": json.dumps(summary, indent=2) + "\n"}
+    try:
+        for name, text in texts.items():
+            write_text(out_dir / name, text)
+    except OSError:
+        for name, text in texts.items():
+            logging.error(f"not written: {out_dir / name}, which would hold:\n{text}")
+        raise
 
 
 def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, nj: int = 1) -> dict:
@@ -142,8 +151,18 @@ def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, n
     An utterance that cannot be scored (a missing, unreadable, silent or mismatched file)
     is named in a warning and in ``metrics.json`` (``skipped_utts``), and the rest is
     scored; a run where none can be scored is refused.
+
+    Raises:
+        ValueError: A list is malformed, holds a shell command or a generated utterance
+            without reference, or no utterance can be scored.
+        RuntimeError: Another run writes ``out_dir``.
+        OSError: ``out_dir`` is not writable or too full (before any scoring), or the
+            results cannot be written (their content is logged first).
     """
     refs, gens = read_scp(ref_scp), read_scp(gen_scp)
+    for scp, entries in ((ref_scp, refs), (gen_scp, gens)):
+        for utt, value in entries.items():
+            refuse_pipe(value, f"{scp}: the audio of {utt}")
     missing = [utt for utt in gens if utt not in refs]
     if missing:
         raise ValueError(
@@ -154,12 +173,26 @@ def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, n
         logging.info(
             f"{len(refs) - len(gens)} reference utterances have no generated audio; scoring {len(gens)}"
         )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if (out / "metrics.json").exists():
-        logging.info(
-            f"{out}/metrics.json and utt_metrics.tsv of an earlier run are replaced when this one ends"
-        )
+    with FolderLock(out_dir, "evaluate"):  # also shows, before any scoring, that out_dir is writable
+        need, free = RESULT_BYTES * (len(gens) + 1), shutil.disk_usage(out_dir).free
+        if free < need:
+            raise OSError(
+                errno.ENOSPC,
+                f"{out_dir} has {free} bytes free, less than the about {need} that the results of "
+                f"{len(gens)} utterances need; nothing was scored. Free disk space or pass another --out_dir.",
+            )
+        if (Path(out_dir) / "metrics.json").exists():
+            logging.info(
+                f"{out_dir}/metrics.json and utt_metrics.tsv of an earlier run are replaced when this one ends"
+            )
+        summary = _score(refs, gens, gen_scp, Path(out_dir), settings, nj)
+    shown = {k: summary[k] for k in AVERAGED + POOLED if summary.get(k) is not None}
+    logging.info("  ".join(f"{k}={v:.4f}" for k, v in shown.items() if not math.isnan(v)))
+    return summary
+
+
+def _score(refs: Dict[str, str], gens: Dict[str, str], gen_scp: str, out: Path, settings: EvalSettings, nj: int):
+    """:func:`evaluate` once the lists are read and ``out`` is locked."""
     jobs = [(utt, refs[utt], gen, settings) for utt, gen in gens.items()]
     results, skipped = {}, {}
 
@@ -193,6 +226,4 @@ def evaluate(ref_scp: str, gen_scp: str, out_dir: str, settings: EvalSettings, n
         summary["skipped_utts"] = skipped
         logging.warning(f"scored {len(scored)} of {len(gens)} utterances; skipped: {', '.join(skipped)}")
     write_results(out, list(rows), summary)
-    shown = {k: summary[k] for k in AVERAGED + POOLED if summary.get(k) is not None}
-    logging.info("  ".join(f"{k}={v:.4f}" for k, v in shown.items() if not math.isnan(v)))
     return summary

@@ -5,11 +5,15 @@ decoding between 50 and 550 Hz, periodicity set to 0 where the A-weighted loudne
 below -60 dB, and a frame voiced when its periodicity reaches 0.21. Frames are batched
 through the network; the whole utterance is decoded at once; tracks are cached on disk
 keyed by the audio samples and the settings, so a reference is tracked only once.
+
+Scores repeat: torchcrepe adds random noise (a dither of one pitch bin, 20 cents) to
+the pitch it decodes, so two runs on the same audio gave different pitch errors, and a
+cached track fixed one draw. Here the pitch is the centre of the Viterbi bin, no noise:
+the same audio gives the same track, cached or not, and identical audio scores 0 cents.
 """
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -17,7 +21,26 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from espnet2_spiking.utils.files import atomic_path
+
 CREPE_FS = 16000
+CENTS_OF_BIN_0 = 1997.3794084376191  # the pitch of CREPE's bin 0 (31.7 Hz), in cents above 10 Hz (torchcrepe.convert)
+TRACK_VERSION = 2  # part of the cache key: 2 = Viterbi bin centres without dither
+
+
+def viterbi_without_dither(probabilities: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """torchcrepe's Viterbi decoding, the pitch at the bin centres (torchcrepe adds random noise).
+
+    Args:
+        probabilities: (1, 360, frames) network outputs.
+
+    Returns:
+        Bins (1, frames) and pitch in Hz (1, frames).
+    """
+    import torchcrepe
+
+    bins, _ = torchcrepe.decode.viterbi(probabilities)
+    return bins, torchcrepe.convert.cents_to_frequency(torchcrepe.CENTS_PER_BIN * bins + CENTS_OF_BIN_0)
 
 
 @dataclass(frozen=True)
@@ -70,7 +93,7 @@ class CrepePitch:
         if self.cache_dir is None:
             return None
         key = hashlib.sha1(np.ascontiguousarray(audio, dtype=np.float32).tobytes())
-        key.update(json.dumps(asdict(self.settings), sort_keys=True).encode())
+        key.update(json.dumps(dict(asdict(self.settings), version=TRACK_VERSION), sort_keys=True).encode())
         return self.cache_dir / f"{key.hexdigest()}.npz"
 
     def __call__(self, audio: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -87,9 +110,8 @@ class CrepePitch:
         pitch, periodicity = self.track(audio)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez(tmp, pitch=pitch, periodicity=periodicity)
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                np.savez(tmp, pitch=pitch, periodicity=periodicity)
         return pitch, periodicity
 
     def track(self, audio: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -104,7 +126,7 @@ class CrepePitch:
             logits = torch.cat([torchcrepe.infer(batch, s.model, self.device) for batch in frames])
             probs = logits.reshape(1, -1, torchcrepe.PITCH_BINS).transpose(1, 2).cpu()
             pitch, periodicity = torchcrepe.postprocess(
-                probs, s.fmin, s.fmax, torchcrepe.decode.viterbi, return_periodicity=True
+                probs, s.fmin, s.fmax, viterbi_without_dither, return_periodicity=True
             )
             periodicity = torchcrepe.threshold.Silence(s.silence_db)(periodicity, x, CREPE_FS, hop, pad=True)
         return pitch[0].numpy().astype(np.float32), periodicity[0].numpy().astype(np.float32)

@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from espnet2_spiking.utils.files import atomic_path  # noqa: E402
+
 
 def short_name(name: str) -> str:
     """``backbone.convnext.3.lif1`` -> ``3.lif1``: block index and layer."""
@@ -18,8 +20,11 @@ def short_name(name: str) -> str:
 def _save(fig, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight", format=path.suffix[1:] or "png")
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -11,17 +11,10 @@ from typing import Optional, Tuple
 
 import numpy as np
 import torch
-import torchaudio
+
+from espnet2_spiking.utils.audio import resample
 
 PESQ_FS = 16000
-
-
-def resample(audio: np.ndarray, fs: int, target_fs: int) -> np.ndarray:
-    """Args: audio: (N,) at ``fs``. Returns: (round(N * target_fs / fs),) float32 at ``target_fs``."""
-    audio = np.asarray(audio, dtype=np.float32)
-    if fs == target_fs:
-        return audio
-    return torchaudio.functional.resample(torch.from_numpy(audio), fs, target_fs).numpy()
 
 
 def align(ref: np.ndarray, gen: np.ndarray, max_diff: int, what: str = "") -> Tuple[np.ndarray, np.ndarray]:

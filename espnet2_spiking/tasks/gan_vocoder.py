@@ -27,7 +27,8 @@ from espnet2_spiking.gan_vocoder.mel_vocoder import MelVocoder
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import VocosLogMel
-from espnet2_spiking.utils.audio_check import check_wav_scp
+from espnet2_spiking.utils.audio import check_wav_scp
+from espnet2_spiking.utils.config_check import check_vocoder_config
 from espnet2_spiking.utils.train_dir import check_output_dir
 
 feats_extractor_choices = ClassChoices(
@@ -90,7 +91,8 @@ class GANVocoderTask(AbsTask):
             type=str2bool,
             default=True,
             help="Check every training/validation audio file (exists, mono, fs; validation clips at least "
-            "n_fft samples) before training.",
+            "n_fft samples; no Kaldi shell commands 'cmd |', which ESPnet's sound reader cannot read: format "
+            "such data with espnet2_spiking.bin.format_wav_scp) before training.",
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
@@ -112,6 +114,7 @@ class GANVocoderTask(AbsTask):
                 "--skip_discriminator_prob is not supported by the GAN vocoder task; leave it at 0."
             )
         check_output_dir(args)
+        check_vocoder_config(args, args.config or "the command line", generator_choices.get_class(args.generator))
         if getattr(args, "check_audio", False):
             feats_extract = cls.build_feats_extract(args)
             # validation transforms whole clips: each needs at least one FFT frame

@@ -1,6 +1,8 @@
-"""What every entry point of the plugin shares: ESPnet's log format and ``--ngpu``."""
+"""What every entry point of the plugin shares: ESPnet's log format, ``--ngpu``, argument types."""
 
+import argparse
 import logging
+import math
 from typing import Optional
 
 from espnet2.utils.types import str_or_none
@@ -30,3 +32,25 @@ def device_of(ngpu: int, device: Optional[str] = None) -> str:
     if ngpu > 0 and not torch.cuda.is_available():
         raise ValueError(f"--ngpu {ngpu} asks for a GPU, but torch sees none; pass --ngpu 0.")
     return "cuda" if ngpu > 0 else "cpu"
+
+
+def non_negative_float(value: str) -> float:
+    """An argparse type: a finite number >= 0 (e.g. seconds, where 0 turns a feature off)."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not (math.isfinite(number) and number >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value!r}")
+    return number
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number >= 1 (e.g. a batch size or a count)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
+    return number

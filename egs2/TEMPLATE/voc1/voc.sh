@@ -639,6 +639,20 @@ fi
 if runs 2 "${skip_data_prep}"; then
     current_stage=2
     log "Stage 2: Formatting: data/ -> ${data_feats}/ (audio; log-mel features of the test sets), statistics -> ${vocoder_stats_dir}"
+    # --- hostile input: a set name with a space (--test_sets splits it into two names) ---
+    for dset in "${train_set}" "${dev_set}" ${test_sets}; do
+        for spaced in data/*[[:space:]]*; do
+            if [ ! -e "data/${dset}/wav.scp" ] && [ -d "${spaced}" ]; then
+                log "Error: stage 2 needs data/${dset}/wav.scp; '${spaced}' has a space in its name, but set" \
+                    "names cannot hold spaces (--test_sets is split at them): rename it, e.g." \
+                    "mv '${spaced}' '${spaced//[[:space:]]/_}', and pass that name"
+                exit 1
+            fi
+        done
+    done
+    # --- the formatting settings (fs, --min_wav_duration, --max_wav_duration) are recorded in
+    # ${data_feats}/<set>/format.yaml by format_wav_scp, which refuses to reuse a set formatted
+    # with other ones (remove ${data_feats}/<set> to format it again) ---
     for dset in "${train_set}" "${dev_set}" ${test_sets}; do require 1 "data/${dset}/wav.scp"; done
     if ! mel=$(mel_conf); then
         log "Error: stage 2 failed at: the features of ${teacher_config} and ${student_config} (see above)"

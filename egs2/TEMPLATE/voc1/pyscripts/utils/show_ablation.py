@@ -12,18 +12,13 @@ and the decode speed (times real time, CPU, batch 1).
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 from show_voc_result import environment
 
-from espnet2_spiking.metrics.report import markdown_table
-
-
-def _fmt(value: Optional[float], spec: str = "{:.3f}") -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else spec.format(value)
+from espnet2_spiking.metrics.report import format_cell, markdown_table
 
 
 def _speed(runs: List[dict]) -> Optional[float]:
@@ -56,15 +51,15 @@ def rows_of(student: Path, model_name: str) -> List[List[str]]:
                 [
                     label,
                     test_set,
-                    _fmt(q.get("pesq_wb")),
-                    _fmt(q.get("stoi")),
-                    _fmt(q.get("periodicity_rmse")),
-                    _fmt(q.get("vuv_f1")),
-                    _fmt(min(rates) if rates else None, "{:.4f}"),
-                    _fmt(sum(rates) / len(rates) if rates else None, "{:.4f}"),
-                    _fmt(100 * ratio["reference"], "{:.1f} %"),
-                    _fmt(100 * ratio["complete"], "{:.1f} %"),
-                    _fmt(_speed(speed[name]), "{:.1f}x"),
+                    format_cell(q.get("pesq_wb")),
+                    format_cell(q.get("stoi")),
+                    format_cell(q.get("periodicity_rmse")),
+                    format_cell(q.get("vuv_f1")),
+                    format_cell(min(rates) if rates else None, "{:.4f}"),
+                    format_cell(sum(rates) / len(rates) if rates else None, "{:.4f}"),
+                    format_cell(100 * ratio["reference"], "{:.1f} %"),
+                    format_cell(100 * ratio["complete"], "{:.1f} %"),
+                    format_cell(_speed(speed[name]), "{:.1f}x"),
                 ]
             )
     return rows

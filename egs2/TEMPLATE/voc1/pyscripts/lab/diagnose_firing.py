@@ -7,19 +7,22 @@ prints a markdown table: the firing rate of ``lif1`` and ``lif2``, the standard 
 reaches the level a constant input needs to fire within T steps,
 ``v_threshold / (1 - (1 - 1/tau)^T)`` (PLIF with ``decay_input``: v <- v + (h - v) / tau).
 
-    python pyscripts/utils/diagnose_firing.py --wav_scp dump/raw/mini_test_clean/wav.scp \\
+    python pyscripts/lab/diagnose_firing.py --wav_scp dump/raw/mini_test_clean/wav.scp \\
         --init_firing_rate none 0.05 0.1 0.2 --generator_conf dim=512 intermediate_dim=1536 num_layers=8
 """
 
 import argparse
 import sys
+from contextlib import ExitStack
 from typing import Dict, List, Optional
 
 import soundfile
 import torch
+from spikingjelly.activation_based import monitor
 
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.layers.mel import VocosLogMel
+from espnet2_spiking.metrics.spikes import spike_monitor
 from espnet2_spiking.utils.scp import read_scp
 
 
@@ -36,55 +39,44 @@ def _value(text: str):
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+def _sums(*values) -> torch.Tensor:
+    """What a monitor keeps of one output: a few sums, in float64 so that many add up exactly."""
+    return torch.tensor([float(v) for v in values], dtype=torch.float64)
+
+
 @torch.no_grad()
 def diagnose(generator: SpikingVocosGenerator, mels: List[torch.Tensor]) -> List[Dict[str, float]]:
     """Per block: ``lif1`` and ``lif2`` firing rates, ``pwconv1`` output std and the share of
     ``h`` at or above the constant-input firing level, over all given log-mels (each (1, C, L))."""
-    sums: Dict[str, torch.Tensor] = {}
-
-    def add(key: str, value):
-        sums[key] = sums.get(key, 0) + torch.as_tensor(value, dtype=torch.float64)
-
-    def watch(module: torch.nn.Module, record) -> torch.utils.hooks.RemovableHandle:
-        """A forward hook that records from the output and leaves it unchanged."""
-        return module.register_forward_hook(lambda m, inputs, output: record(output) and None)
-
-    blocks = generator.backbone.convnext
     steps = generator.backbone.time_steps
-    hooks = []
-    for i, block in enumerate(blocks):
-        tau = 1 / torch.sigmoid(block.lif2.w).item()  # spikingjelly's PLIF: 1/tau = sigmoid(w)
-        level = block.lif2.v_threshold / (1 - (1 - 1 / tau) ** steps)
-        hooks += [
-            watch(block.lif1, lambda s, i=i: (add(f"{i}.lif1", s.sum()), add(f"{i}.n", s.numel()))),
-            watch(block.lif2, lambda s, i=i: add(f"{i}.lif2", s.sum())),
-            watch(
-                block.pwconv1,
-                lambda z, i=i: (
-                    add(f"{i}.z2", z.square().sum()),
-                    add(f"{i}.z", z.sum()),
-                    add(f"{i}.nz", z.numel()),
-                ),
-            ),
-            watch(block.act, lambda h, i=i, level=level: add(f"{i}.reach", (h >= level).sum())),
-        ]
-    try:
+    with ExitStack() as stack:
+        watch = lambda module, fn: stack.enter_context(monitor.OutputMonitor(module, function_on_output=fn))
+        blocks = []
+        for block in generator.backbone.convnext:
+            tau = 1 / torch.sigmoid(block.lif2.w).item()  # spikingjelly's PLIF: 1/tau = sigmoid(w)
+            level = block.lif2.v_threshold / (1 - (1 - 1 / tau) ** steps)
+            blocks.append(
+                dict(
+                    spikes=stack.enter_context(spike_monitor(block, lambda s: _sums(s.sum(), s.numel()))),
+                    z=watch(block.pwconv1, lambda z: _sums(z.sum(), z.square().sum(), z.numel())),
+                    reach=watch(block.act, lambda h, level=level: _sums((h >= level).sum())),
+                )
+            )
         for mel in mels:
             generator(mel)
-    finally:
-        for hook in hooks:
-            hook.remove()
     rows = []
-    for i in range(len(blocks)):
-        n, nz = sums[f"{i}.n"], sums[f"{i}.nz"]
-        mean = sums[f"{i}.z"] / nz
+    for i, watched in enumerate(blocks):
+        (lif1, n), (lif2, _) = sum(watched["spikes"]["lif1"]), sum(watched["spikes"]["lif2"])
+        z, z2, nz = sum(watched["z"][""])  # a monitor of one module names it ""
+        (reach,) = sum(watched["reach"][""])
+        mean = z / nz
         rows.append(
             dict(
                 block=i,
-                lif1=(sums[f"{i}.lif1"] / n).item(),
-                pwconv1_std=(sums[f"{i}.z2"] / nz - mean**2).clamp(min=0).sqrt().item(),
-                h_reaches=(sums[f"{i}.reach"] / nz).item(),
-                lif2=(sums[f"{i}.lif2"] / nz).item(),
+                lif1=(lif1 / n).item(),
+                pwconv1_std=(z2 / nz - mean**2).clamp(min=0).sqrt().item(),
+                h_reaches=(reach / nz).item(),
+                lif2=(lif2 / nz).item(),
             )
         )
     return rows

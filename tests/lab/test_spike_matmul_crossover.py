@@ -1,10 +1,10 @@
-"""The dense against event-driven comparison script of the recipe (pyscripts/utils/spike_matmul_crossover.py)."""
+"""The dense against event-driven comparison script of the recipe (pyscripts/lab/spike_matmul_crossover.py)."""
 
 import torch
 
 from tests.helpers import recipe_module
 
-crossover = recipe_module("pyscripts/utils/spike_matmul_crossover.py")
+crossover = recipe_module("pyscripts/lab/spike_matmul_crossover.py")
 
 
 def test_event_driven_layer_equals_the_dense_one():

@@ -9,7 +9,7 @@ dense hardware its matrix products alone bound how close to the teacher it can c
 the last column is the student's matrix-product time divided by the teacher's whole call.
 Prints a markdown table.
 
-    python pyscripts/utils/matmul_floor.py --time_steps 4 --threads 2
+    python pyscripts/lab/matmul_floor.py --time_steps 4 --threads 2
 """
 
 import argparse

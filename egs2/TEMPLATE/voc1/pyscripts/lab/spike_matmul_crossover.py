@@ -8,7 +8,7 @@ fired; here that is PyTorch's sparse CSR product (the spikes converted to CSR, t
 markdown table of both times per rate for the student's two pointwise layers at the published
 size (N = T x frames rows) and the highest rate at which the event-driven path is faster.
 
-    python pyscripts/utils/spike_matmul_crossover.py --rates 0.01 0.05 0.1 0.2 --threads 2
+    python pyscripts/lab/spike_matmul_crossover.py --rates 0.01 0.05 0.1 0.2 --threads 2
 """
 
 import argparse

@@ -1,11 +1,11 @@
-"""The dense-floor profile of the recipe (pyscripts/utils/matmul_floor.py)."""
+"""The dense-floor profile of the recipe (pyscripts/lab/matmul_floor.py)."""
 
 import pytest
 import torch
 
 from tests.helpers import recipe_module
 
-matmul_floor = recipe_module("pyscripts/utils/matmul_floor.py")
+matmul_floor = recipe_module("pyscripts/lab/matmul_floor.py")
 
 
 def test_matmul_seconds_count_only_matrix_products():
