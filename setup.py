@@ -70,6 +70,11 @@ extras_require = {
         "pystoi==0.4.1",
         "matplotlib",
         "tqdm",
+        # DNSMOS (P.808/P.835) of text-to-wav output, which has no reference: its ONNX
+        # models ship in the wheel (run with onnxruntime and librosa, which it does not declare)
+        "speechmos==0.0.1.1",
+        "onnxruntime==1.32.0",
+        "librosa",
     ],
     # ONNX export (torch's exporter needs onnxscript) and decoding with onnxruntime
     "onnx": [

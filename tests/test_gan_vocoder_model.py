@@ -2,7 +2,12 @@ import pytest
 import torch
 
 from espnet2_spiking.gan_vocoder.distillation import Distillation
-from espnet2_spiking.gan_vocoder.espnet_model import ESPnetGANVocoderModel, random_peak_gain, random_segments
+from espnet2_spiking.gan_vocoder.espnet_model import (
+    ESPnetGANVocoderModel,
+    random_aligned_segments,
+    random_peak_gain,
+    random_segments,
+)
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import VocosLogMel
@@ -185,6 +190,66 @@ def test_random_segments():
     short, valid = random_segments(speech[:, :5], torch.tensor([5, 5, 3]), 8)  # batch shorter than a segment
     assert short.shape == (3, 8) and valid.tolist() == [5, 5, 3]
     assert short[0].tolist() == [1, 2, 3, 4, 5, 0, 0, 0]
+
+
+def test_aligned_segments_start_on_a_frame_within_samples_and_frames():
+    hop, size = 4, 8
+    speech = torch.arange(1.0, 41.0).repeat(3, 1)  # (3, 40), values 1..40
+    lengths = torch.tensor([40, 40, 6])
+    feats = torch.arange(11.0)[None, :, None].repeat(3, 1, 2)  # frame i holds i: (3, 11, 2)
+    feats_lengths = torch.tensor([11, 4, 2])  # the second has fewer frames than its samples
+    for _ in range(20):
+        segments, valid, mels = random_aligned_segments(speech, lengths, feats, feats_lengths, size, hop)
+        assert segments.shape == (3, size) and mels.shape == (3, 2, size // hop + 1)
+        start = segments[:2, 0].long() - 1
+        assert (start % hop == 0).all()
+        assert torch.equal(mels[:2, 0], (start // hop)[:, None] + torch.arange(3.0))  # frame = sample / hop
+        assert int(start[1]) in (0, hop)  # 4 frames hold a segment (3 frames) from frame 0 or 1 only
+    assert valid[2] == 6 and segments[2, :6].tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def test_fine_tuning_on_aligned_feats_decodes_them_and_learns():
+    """A fine-tuning step on (feats, speech) pairs: the generator decodes the given features,
+    cut at the same place as the waveform target; stand-in teacher-forced mels (the waveform's
+    own log-mel, offset by a constant) line up with the target's log-mel frame by frame."""
+    model = make_model("vocos", discriminator_train_start_steps=0).train()
+    batch = make_batch()
+    feats, feats_lengths = model.feats_extract(batch["speech"], batch["speech_lengths"])
+    inputs = []
+    model.generator.backbone.register_forward_pre_hook(lambda m, args: inputs.append(args[0]))
+    before = {k: v.clone() for k, v in model.generator.state_dict().items()}
+    optimizer = torch.optim.AdamW(model.generator.parameters(), lr=1e-2)
+    out = model(forward_generator=True, feats=feats + 0.5, feats_lengths=feats_lengths, **batch)
+    target = model._cache[1]
+    assert inputs[0].shape == target.mel.shape == (2, 16, SEGMENT // 16 + 1)
+    # frames away from the segment's edges see the same samples in both: aligned
+    edge = TINY_MEL["n_fft"] // TINY_MEL["hop_length"]
+    torch.testing.assert_close(inputs[0][0, :, edge:-edge] - 0.5, target.mel[0, :, edge:-edge], atol=1e-4, rtol=0)
+    out["loss"].backward()
+    optimizer.step()
+    assert any(not torch.equal(before[k], v) for k, v in model.generator.state_dict().items())
+    # the discriminator turn of the same batch reuses the decoding
+    assert torch.isfinite(model(forward_generator=False, feats=feats, feats_lengths=feats_lengths, **batch)["loss"])
+    assert len(inputs) == 1
+
+
+def test_validation_decodes_given_feats_with_fewer_frames_than_the_waveform():
+    model = make_model("vocos").eval()
+    batch = make_batch()
+    feats, feats_lengths = model.feats_extract(batch["speech"], batch["speech_lengths"])
+    with torch.no_grad():
+        out = model(forward_generator=True, feats=feats[:, :-3], feats_lengths=feats_lengths - 3, **batch)
+    assert torch.isfinite(out["stats"]["mel_loss"])
+
+
+def test_feats_refused_with_random_gain_and_with_the_wrong_mel_count():
+    batch = make_batch()
+    with pytest.raises(ValueError, match="random_gain_db: null"):
+        make_model("vocos", random_gain_db=[-6, -1]).train()(
+            feats=torch.zeros(2, 76, 16), feats_lengths=torch.tensor([76, 19]), **batch
+        )
+    with pytest.raises(ValueError, match=r"Expected feats \(B, frames, 16\)"):
+        make_model("vocos")(feats=torch.zeros(2, 76, 80), feats_lengths=torch.tensor([76, 19]), **batch)
 
 
 def test_short_clips_are_padded():

@@ -184,6 +184,35 @@ def test_stage1_libritts_uses_the_subsets_already_there(tmp_path):
     assert len(read_table(recipe / "data" / "test_clean" / "wav.scp")) == 2
 
 
+def test_stage1_libritts_r_layout_and_train_all(tmp_path):
+    """LibriTTS-R unpacks its tarballs (train_clean_100.tar.gz, ...) to LibriTTS_R/<subset>;
+    subsets unpacked there before (no tarball beside them) are used without a download, and
+    train_all joins train-clean-100, train-clean-360 and train-other-500."""
+    recipe = copy_recipe(tmp_path / "voc1")
+    root = tmp_path / "corpora" / "LibriTTS_R"
+    subsets = ("train-clean-100", "train-clean-360", "train-other-500", "dev-clean", "test-clean")
+    for i, subset in enumerate(subsets):
+        chapter = root / subset / f"{100 + i}" / "7"
+        chapter.mkdir(parents=True)
+        utt = f"{100 + i}_7_000000_000000"
+        soundfile.write(chapter / f"{utt}.wav", np.zeros(2400), 24000)
+        (chapter / f"{utt}.normalized.txt").write_text(f"Sentence of {subset}.")
+    (recipe / "db.sh").unlink()
+    (recipe / "db.sh").write_text(f"LIBRITTS=unused\nLIBRITTS_R={tmp_path / 'corpora'}\nMINI_LIBRITTS=unused\n")
+    command = ["local/data.sh", "--corpus", "libritts_r", "--train_set", "train_all", "--data_url", "http://0.0.0.0/x"]
+    out = subprocess.run(command, cwd=recipe, env=recipe_env(), capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "LibriTTS_R/train-other-500 is there (unpacked before), using it as it is" in out.stdout
+    assert "Downloading" not in out.stdout
+    train = read_table(recipe / "data" / "libritts_r_train_all" / "wav.scp")
+    assert sorted(train) == ["100_7_000000_000000", "101_7_000000_000000", "102_7_000000_000000"]
+    assert all(path.startswith(str(root)) for path in train.values())
+    assert read_table(recipe / "data" / "libritts_r_test_clean" / "text") == {
+        "104_7_000000_000000": "Sentence of test-clean."
+    }
+    assert all((root / f".{subset}.complete").exists() for subset in subsets)
+
+
 # ---------------------------------------------------------------- stage 2: audio
 
 

@@ -155,3 +155,31 @@ def test_inference_cli_from_wav_and_from_feats(teacher, data, tmp_path):
     )
     out, _ = soundfile.read(tmp_path / "mel_in/wav/utt2.wav")
     assert out.shape == (mel.shape[0] * HOP,)
+
+
+def test_fine_tuning_from_a_checkpoint_on_teacher_forced_feats(data, teacher, tmp_path):
+    """Stage 7's training: from the teacher's weights, on (feats, speech) pairs, feats written
+    as tts_inference writes them (npy scp); stand-in mels: the audio's own, slightly off."""
+    from espnet2.fileio.npy_scp import NpyScpWriter
+    from espnet2.fileio.sound_scp import SoundScpReader
+
+    mel = VocosLogMel(**TINY_MEL)
+    scps = {}
+    for name, wav_scp in (("train", data[1]), ("dev", data[2])):
+        scps[name] = tmp_path / name / "feats.scp"
+        with NpyScpWriter(tmp_path / name, scps[name]) as writer:
+            for utt, (_, wav) in SoundScpReader(str(wav_scp), dtype="float32").items():
+                writer[utt] = (mel.mel(torch.from_numpy(wav)).T + 0.1).numpy()  # (frames, n_mels)
+    out = tmp_path / "ft"
+    command = train_cmd(data, write_config(tmp_path / "conf.yaml", "vocos"), out,
+        "--init_param", str(teacher / "valid.mel_loss.best.pth"),
+        "--model_conf", "random_gain_db=null",
+        "--train_data_path_and_name_and_type", f"{scps['train']},feats,npy",
+        "--valid_data_path_and_name_and_type", f"{scps['dev']},feats,npy",
+    )  # fmt: skip
+    gan_vocoder_train.main(command)
+    before = torch.load(teacher / "valid.mel_loss.best.pth", weights_only=True)
+    after = torch.load(out / "valid.mel_loss.best.pth", weights_only=True)
+    generator = [k for k in before if k.startswith("generator.")]
+    assert generator and any(not torch.equal(before[k], after[k]) for k in generator)
+    assert int(after["num_train_steps"]) == int(before["num_train_steps"]) + 1  # continued, not restarted

@@ -6,6 +6,9 @@ see losses.mel_loss_features) + lambda_adv *
 (MPD + lambda_mrd * MRD) hinge loss + lambda_feat_match * (MPD + lambda_mrd * MRD) feature
 matching`` (+ distillation); discriminator loss ``MPD + lambda_mrd * MRD`` hinge loss.
 Validation decodes whole utterances and leaves padded frames out of the mel loss.
+Fine-tuning on a text-to-mel model's teacher-forced mels: given ``feats`` frame-aligned to
+the waveform, each segment starts on a frame in both, the generator decodes the given
+features and the losses still compare its output with the waveform.
 
 The generator runs once per batch: the first turn caches its outputs and the second turn
 of the same batch reuses them, whichever of the two comes first.
@@ -33,6 +36,41 @@ from espnet2_spiking.layers.mel import AnyMelFeatures
 from espnet2_spiking.metrics.spikes import FiringRates
 
 
+def random_starts(max_start: torch.Tensor, step: int = 1) -> torch.Tensor:
+    """A random start in ``[0, max_start]`` per item, a multiple of ``step``.
+
+    Args:
+        max_start: The latest start per item (B,), >= 0.
+        step: Starts are multiples of this (e.g. the hop length, so that a segment starts
+            on a frame of its features).
+
+    Returns:
+        Starts (B,).
+    """
+    choices = max_start // step + 1
+    pick = (torch.rand(max_start.shape, device=max_start.device) * choices).long()
+    return pick.minimum(choices - 1) * step
+
+
+def cut_segments(x: torch.Tensor, start: torch.Tensor, size: int) -> torch.Tensor:
+    """Cut ``x[b, start[b] : start[b] + size]`` for every item, zero-padded beyond the end.
+
+    Args:
+        x: Sequences (B, N) or (B, N, C).
+        start: Start per item (B,).
+        size: Length of every segment.
+
+    Returns:
+        Segments (B, size) or (B, size, C).
+    """
+    pad = max(0, int(start.max()) + size - x.size(1))
+    x = torch.nn.functional.pad(x, (0, 0) * (x.dim() - 2) + (0, pad))
+    index = start[:, None] + torch.arange(size, device=x.device)
+    if x.dim() == 3:
+        index = index[..., None].expand(-1, -1, x.size(2))
+    return x.gather(1, index)
+
+
 def random_segments(
     speech: torch.Tensor, lengths: torch.Tensor, segment_size: int
 ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -46,11 +84,41 @@ def random_segments(
     Returns:
         Segments (B, segment_size) and the number of utterance samples in each (B,).
     """
-    max_start = (lengths - segment_size).clamp(min=0)
-    start = (torch.rand(lengths.shape, device=speech.device) * (max_start + 1)).long().minimum(max_start)
-    speech = torch.nn.functional.pad(speech, (0, max(0, segment_size - speech.size(1))))
-    index = start[:, None] + torch.arange(segment_size, device=speech.device)
-    return speech.gather(1, index), (lengths - start).clamp(max=segment_size)
+    start = random_starts((lengths - segment_size).clamp(min=0))
+    return cut_segments(speech, start, segment_size), (lengths - start).clamp(max=segment_size)
+
+
+def random_aligned_segments(
+    speech: torch.Tensor,
+    lengths: torch.Tensor,
+    feats: torch.Tensor,
+    feats_lengths: torch.Tensor,
+    segment_size: int,
+    hop_length: int,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Cut one random segment per utterance from the waveform and from its frame-aligned
+    features (frame ``i`` centred on sample ``i * hop_length``, as the vocoder's and ESPnet's
+    centred STFTs place them): the segment starts on a frame, at a multiple of the hop, and
+    stays within both the samples and the frames.
+
+    Args:
+        speech: Waveforms (B, N), zero beyond each length.
+        lengths: Samples per utterance (B,).
+        feats: Features (B, L, n_mels), e.g. a text-to-mel model's teacher-forced mels.
+        feats_lengths: Frames per utterance (B,).
+        segment_size: Samples per segment, a multiple of ``hop_length``.
+        hop_length: Samples per frame.
+
+    Returns:
+        Waveform segments (B, segment_size), the utterance samples in each (B,), and the
+        features that decode them (B, n_mels, segment_size // hop_length + 1).
+    """
+    frames = segment_size // hop_length + 1
+    max_start = torch.minimum(lengths - segment_size, (feats_lengths - frames) * hop_length).clamp(min=0)
+    start = random_starts(max_start, hop_length)
+    segments = cut_segments(speech, start, segment_size)
+    feats = cut_segments(feats, start // hop_length, frames).transpose(1, 2)
+    return segments, (lengths - start).clamp(max=segment_size), feats
 
 
 def random_peak_gain(speech: torch.Tensor, low_db: float, high_db: float) -> torch.Tensor:
@@ -87,7 +155,8 @@ class GeneratorPass:
     Attributes:
         speech: Target waveforms (B, 1, N), zero beyond ``lengths``.
         speech_hat: Generated waveforms (B, 1, N), zero beyond ``lengths``.
-        mel: Log-mel of ``speech`` (B, n_mels, N // hop + 1), the generator's input.
+        mel: Log-mel of ``speech`` (B, n_mels, N // hop + 1), the generator's input (unless
+            features were given to decode).
         loss_mel: Log-mel of ``speech`` in the mel loss's features (``mel`` itself for ``vocos_mel``).
         lengths: Valid samples per item (B,).
         frame_lengths: Valid frames per item (B,).
@@ -230,6 +299,8 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         self,
         speech: torch.Tensor,
         speech_lengths: torch.Tensor,
+        feats: Optional[torch.Tensor] = None,
+        feats_lengths: Optional[torch.Tensor] = None,
         forward_generator: bool = True,
         **kwargs,
     ) -> Dict[str, Any]:
@@ -238,12 +309,16 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         Args:
             speech: Waveforms (B, N), zero-padded.
             speech_lengths: Samples per waveform (B,).
+            feats: Features to decode instead of the log-mel of ``speech`` (B, L, n_mels),
+                frame-aligned to it (e.g. a text-to-mel model's teacher-forced mels, for
+                fine-tuning); the losses still compare with ``speech``.
+            feats_lengths: Frames per item (B,), with ``feats``.
             forward_generator: Generator turn (optimizer 0) or discriminator turn (1).
 
         Returns:
             ``loss``, ``stats`` (detached scalars), ``weight`` (batch size), ``optim_idx``.
         """
-        out = self._generate(speech, speech_lengths)
+        out = self._generate(speech, speech_lengths, feats, feats_lengths)
         if forward_generator:
             loss, stats = self._generator_loss(out)
         elif self.adversarial:
@@ -257,16 +332,39 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         loss, stats, weight = force_gatherable((loss, stats, speech.size(0)), loss.device)
         return dict(loss=loss, stats=stats, weight=weight, optim_idx=0 if forward_generator else 1)
 
-    def _generate(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> GeneratorPass:
+    def _generate(
+        self,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        feats: Optional[torch.Tensor] = None,
+        feats_lengths: Optional[torch.Tensor] = None,
+    ) -> GeneratorPass:
         """Decode the batch, or take the decoding that the other turn of this batch left."""
         if self._cache is not None and self._cache[0] is speech:
             out, self._cache = self._cache[1], None
             return out
         if speech.dim() != 2:
             raise ValueError(f"Expected mono waveforms (B, N), got shape {tuple(speech.shape)}.")
+        if feats is not None and (feats.dim() != 3 or feats.size(2) != self.feats_extract.n_mels):
+            raise ValueError(
+                f"Expected feats (B, frames, {self.feats_extract.n_mels}) to decode, got shape "
+                f"{tuple(feats.shape)}: give the text-to-mel model's features made with the vocoder's "
+                "feats_extract_conf."
+            )
         if self.training and self.random_gain_db is not None:
+            if feats is not None:
+                raise ValueError(
+                    "random_gain_db changes the waveform's level, which the given feats would no longer "
+                    "match: set model_conf random_gain_db: null to fine-tune on feats."
+                )
             speech = random_peak_gain(speech, *self.random_gain_db)
-        if self.training:
+        hop = self.feats_extract.hop_length
+        mel_in = None if feats is None else feats.transpose(1, 2)
+        if self.training and feats is not None:
+            target, lengths, mel_in = random_aligned_segments(
+                speech, speech_lengths, feats, feats_lengths, self.segment_size, hop
+            )
+        elif self.training:
             target, lengths = random_segments(speech, speech_lengths, self.segment_size)
         else:
             target, lengths = speech, speech_lengths
@@ -274,12 +372,15 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
         target = target * mask
         mel = self.feats_extract.mel(target)
         loss_mel = mel if self.loss_feats is None else self.loss_feats.mel(target)
-        frame_lengths = lengths // self.feats_extract.hop_length + 1
-        feats, hiddens = self.generator.hidden_states(mel)
+        if mel_in is None:
+            mel_in = mel
+        frame_lengths = lengths // hop + 1
+        hidden, hiddens = self.generator.hidden_states(mel_in)
         firing_rates = self.firing_rates.pop()
-        log_mag, phase = self.generator.head.spectrum(feats)
+        log_mag, phase = self.generator.head.spectrum(hidden)
         speech_hat = self.generator.head.synthesize(log_mag, phase)
-        # "same" decodes L * hop >= N samples; "center" (L - 1) * hop, up to hop - 1 short of N
+        # "same" decodes L * hop >= N samples; "center" (L - 1) * hop, up to hop - 1 short of N;
+        # given feats may hold fewer frames still (e.g. a text-to-mel model's reduction factor)
         speech_hat = torch.nn.functional.pad(speech_hat, (0, max(0, target.size(1) - speech_hat.size(1))))
         speech_hat = speech_hat[:, : target.size(1)] * mask
         out = GeneratorPass(
@@ -292,7 +393,9 @@ class ESPnetGANVocoderModel(AbsGANESPnetModel):
             firing_rates=firing_rates,
         )
         if self.distillation is not None:
-            out.distill_loss, out.distill_stats = self.distillation(mel, hiddens, log_mag, phase, frame_lengths)
+            out.distill_loss, out.distill_stats = self.distillation(
+                mel_in, hiddens, log_mag, phase, frame_lengths
+            )
         self._cache = (speech, out)
         return out
 

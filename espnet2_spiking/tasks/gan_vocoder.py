@@ -145,7 +145,9 @@ class GANVocoderTask(AbsTask):
 
     @classmethod
     def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
-        return ("speech", "feats") if inference else ()
+        # training: ``feats`` frame-aligned to ``speech`` (e.g. teacher-forced mels) are decoded
+        # instead of the log-mel of ``speech``, for fine-tuning behind a text-to-mel model
+        return ("speech", "feats") if inference else ("feats",)
 
     @classmethod
     @typechecked

@@ -2,6 +2,7 @@
 # LibriTTS recipe of Spiking Vocos: ./run.sh [--corpus mini] [voc.sh options]
 #
 #   ./run.sh                                   # LibriTTS, full-size configs (GPU advised)
+#   ./run.sh --corpus libritts_r --train_set train_clean_460 --ngpu 1 --gpu_inference true
 #   ./run.sh --corpus mini                     # offline mini corpus, tiny configs: all six
 #                                              # stages on a 2-core CPU in minutes
 #   ./run.sh --stage 3 --stop_stage 3 --ngpu 1 # one stage, e.g. teacher training on a GPU
@@ -9,8 +10,8 @@
 # Any voc.sh option can be added (./voc.sh --help lists them).
 set -euo pipefail
 
-corpus=libritts            # libritts: the real corpus; mini: built offline (local/data.sh)
-train_set=train_clean_100  # train_clean_100, train_clean_360 or train_clean_460 (LibriTTS)
+corpus=libritts            # libritts, libritts_r (LibriTTS-R); mini: built offline (local/data.sh)
+train_set=train_clean_100  # train_clean_100, train_clean_360, train_clean_460 or train_all
 args=()
 while [ $# -gt 0 ]; do     # --corpus and --train_set are this script's; the rest go to voc.sh
     case "$1" in
@@ -23,8 +24,9 @@ while [ $# -gt 0 ]; do     # --corpus and --train_set are this script's; the res
 done
 
 case "${corpus}" in
-    libritts)
+    libritts|libritts_r)
         prefix=
+        [ "${corpus}" = libritts_r ] && prefix=libritts_r_
         teacher_config=conf/tuning/train_vocos.yaml
         student_config=conf/tuning/train_spiking_vocos_tsm_distill.yaml
         tts_config=conf/tts/train_tacotron2.yaml
@@ -41,7 +43,7 @@ case "${corpus}" in
         args=(--nj 2 --inference_nj 1 "${args[@]}")  # 2 cores: a process per core, no more
         ;;
     *)
-        echo "$0: --corpus ${corpus}: choose libritts or mini" >&2
+        echo "$0: --corpus ${corpus}: choose libritts, libritts_r or mini" >&2
         exit 2
         ;;
 esac
