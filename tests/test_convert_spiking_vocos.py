@@ -23,7 +23,7 @@ from espnet2_spiking.vocoder import Vocoder, pack_vocoder
 from tests.helpers import shift_channel_by_channel
 
 # Sizes of the reference-format checkpoints: TINY for the tests; FULL, the reference's configs
-# (configs/vocos*.yaml), for measurements (docs/notes/reference_equivalence.py).
+# (configs/vocos*.yaml), for measurements (docs/reference_equivalence.py).
 TINY = dict(sample_rate=8000, n_fft=64, hop_length=16, n_mels=16, dim=12, intermediate_dim=24, num_layers=2,
             snn_timestep=3, channel_folding_factor=6)  # 12 channels in 6 groups of 2: not quarters
 FULL = dict(sample_rate=24000, n_fft=1024, hop_length=256, n_mels=100, dim=512, intermediate_dim=1536, num_layers=8,

@@ -8,7 +8,7 @@ the waveform is compared with the reference's forward pass written from torch pr
 spikingjelly's ParametricLIFNode and ``torch.istft(center=True)`` (the tests' reference), and,
 for the teacher, with the public ``vocos`` package's own modules (the reference's teacher classes).
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 python docs/notes/reference_equivalence.py
+    PYTHONPATH=. OMP_NUM_THREADS=1 python docs/reference_equivalence.py
 """
 
 import tempfile
