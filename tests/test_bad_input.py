@@ -161,8 +161,8 @@ def run_recipe(tmp_path, *args):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--stage", "7"], "Error: --stage 7: the stages are 1-6"),
-        (["--stop_stage", "0"], "Error: --stop_stage 0: the stages are 1-6"),
+        (["--stage", "9"], "Error: --stage 9: the stages are 1-8"),
+        (["--stop_stage", "0"], "Error: --stop_stage 0: the stages are 1-8"),
         (
             ["--stage", "3"],
             "Error: stage 3 needs dump/raw/tr/wav.scp, which does not exist: run stage 2 first",
