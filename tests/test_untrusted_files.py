@@ -134,7 +134,7 @@ def test_config_edited_to_another_size_is_refused(tmp_path):
     edited.write_text(yaml.safe_dump(vocoder_config(dim=48)))
     with pytest.raises(
         ValueError,
-        match=f"weights in {model} do not fit the generator that {edited} describes .*size mismatch",
+        match=f"weights in {model} do not fit the VocosGenerator that {edited} describes .*size mismatch",
     ):
         Vocoder.from_pretrained(model, edited)
     with pytest.raises(ValueError, match=f"weights in {model} do not fit"):

@@ -30,7 +30,7 @@ import yaml
 from espnet2_spiking.gan_vocoder.spiking_vocos import SpikingVocosGenerator
 from espnet2_spiking.gan_vocoder.vocos import VocosGenerator
 from espnet2_spiking.layers.mel import VocosLogMel
-from espnet2_spiking.utils.checkpoint import safe_load
+from espnet2_spiking.utils.checkpoint import fit_weights, safe_load
 from espnet2_spiking.utils.files import atomic_path, write_text
 
 MEL_FEATURES = "vocos.feature_extractors.MelSpectrogramFeatures"
@@ -228,14 +228,9 @@ def convert(
     weights, dropped = generator_weights(state_dict)
     if dropped:
         logging.info("Left out: " + ", ".join(f"{name}.* ({n} tensors)" for name, n in sorted(dropped.items())))
-    try:
-        generator.load_state_dict(weights)
-    except RuntimeError as e:
-        details = "; ".join(line.strip() for line in str(e).splitlines()[1:5])
-        raise ValueError(
-            f"The weights in {checkpoint} do not fit the {type(generator).__name__} that {config_file} describes "
-            f"({details}). The checkpoint and the config must come from the same training run."
-        ) from None
+    fit_weights(
+        generator, weights, checkpoint, config_file, "The checkpoint and the config must come from the same training run."
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model_file, out_config = out_dir / "model.pth", out_dir / "config.yaml"

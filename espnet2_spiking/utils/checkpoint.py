@@ -119,19 +119,34 @@ def load_generator_state(model_file) -> Dict[str, torch.Tensor]:
     return weights
 
 
+def fit_weights(generator: torch.nn.Module, weights: Dict[str, torch.Tensor], source, config_file, fix: str):
+    """Load ``weights`` (read from ``source``) into ``generator``, built from ``config_file``.
+
+    Raises:
+        ValueError: The weights do not fit (missing, unexpected or differently sized
+            parameters), naming both files, the first differences and ``fix``.
+    """
+    try:
+        generator.load_state_dict(weights)
+    except RuntimeError as e:
+        details = "; ".join(line.strip() for line in str(e).splitlines()[1:5])
+        raise ValueError(
+            f"The weights in {source} do not fit the {type(generator).__name__} that {config_file} describes "
+            f"({details}). {fix}"
+        ) from None
+    return generator
+
+
 def load_generator(generator: torch.nn.Module, model_file, config_file) -> torch.nn.Module:
     """Load the ``generator.*`` weights of ``model_file`` into ``generator``, built from ``config_file``.
 
     Raises:
-        ValueError: The weights do not fit (missing, unexpected or differently sized
-            parameters), naming both files and the first differences.
+        ValueError: The weights do not fit, as :func:`fit_weights`.
     """
-    try:
-        generator.load_state_dict(load_generator_state(model_file))
-    except RuntimeError as e:
-        details = "; ".join(line.strip() for line in str(e).splitlines()[1:4])
-        raise ValueError(
-            f"The weights in {model_file} do not fit the generator that {config_file} describes ({details}). "
-            f"Pass the config.yaml that trained {model_file} (--train_config), not an edited one."
-        ) from None
-    return generator
+    return fit_weights(
+        generator,
+        load_generator_state(model_file),
+        model_file,
+        config_file,
+        f"Pass the config.yaml that trained {model_file} (--train_config), not an edited one.",
+    )
