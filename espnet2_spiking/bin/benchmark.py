@@ -31,7 +31,7 @@ from espnet2.utils.types import str2bool, str_or_none
 from espnet2_spiking.metrics.benchmark import benchmark, load_inputs, teacher_like
 from espnet2_spiking.metrics.report import append_report, read_quality
 from espnet2_spiking.utils.allocator import keep_freed_memory
-from espnet2_spiking.utils.cli import positive_int, setup_logging
+from espnet2_spiking.utils.cli import add_log_level_argument, positive_int, setup_logging
 from espnet2_spiking.vocoder import Vocoder, add_vocoder_arguments, vocoder_from_args
 
 
@@ -87,7 +87,7 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--title", default="Benchmark", help="Heading of the report")
     parser.add_argument("--results_md", type=str_or_none, default=None, help="Append the report to this file")
-    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
+    add_log_level_argument(parser)
     return parser
 
 

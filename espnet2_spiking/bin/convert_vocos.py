@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 from espnet2.utils.types import str2bool
 
 from espnet2_spiking.gan_vocoder.convert import convert_vocos
-from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.cli import add_log_level_argument, setup_logging
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--vocos_checkpoint", type=Path, required=True, help="pytorch_model.bin of the release")
     parser.add_argument("--output_dir", type=Path, required=True, help="where config.yaml and model.pth go")
     parser.add_argument("--overwrite", type=str2bool, default=False, help="replace existing output files")
-    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
+    add_log_level_argument(parser)
     return parser
 
 

@@ -35,7 +35,14 @@ from espnet2.utils.types import str_or_none
 
 from espnet2_spiking.metrics.evaluate import DEFAULT_CACHE, EvalSettings, evaluate
 from espnet2_spiking.metrics.pitch import CrepeSettings
-from espnet2_spiking.utils.cli import add_device_arguments, device_of, non_negative_float, positive_int, setup_logging
+from espnet2_spiking.utils.cli import (
+    add_device_arguments,
+    add_log_level_argument,
+    device_of,
+    non_negative_float,
+    positive_int,
+    setup_logging,
+)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -96,7 +103,7 @@ def get_parser() -> argparse.ArgumentParser:
         help="Local TorchScript UTMOS checkpoint, called as model(wav (1, N) at 16 kHz)",
     )
     add_device_arguments(parser)  # CREPE and UTMOS run there
-    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
+    add_log_level_argument(parser)
     return parser
 
 

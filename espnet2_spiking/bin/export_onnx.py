@@ -18,7 +18,7 @@ import logging
 from espnet2.utils import config_argparse
 
 from espnet2_spiking.gan_vocoder.onnx_export import OPSET, export_onnx
-from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.cli import add_log_level_argument, setup_logging
 from espnet2_spiking.vocoder import add_vocoder_arguments, vocoder_from_args
 
 
@@ -31,7 +31,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--opset", type=int, default=OPSET, help="ONNX opset (18 or newer); the file holds exactly this opset"
     )
-    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
+    add_log_level_argument(parser)
     return parser
 
 

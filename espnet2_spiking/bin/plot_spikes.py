@@ -17,7 +17,7 @@ import logging
 from espnet2.utils import config_argparse
 
 from espnet2_spiking.metrics.spikes import plot_spikes
-from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.cli import add_log_level_argument, setup_logging
 from espnet2_spiking.vocoder import add_vocoder_arguments, vocoder_from_args
 
 
@@ -33,7 +33,7 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--layers", default=r"lif1$", help="Regex of the spiking layers in the raster")
     parser.add_argument("--max_channels", type=int, default=64, help="Channels per layer in the raster")
-    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
+    add_log_level_argument(parser)
     return parser
 
 

@@ -15,6 +15,11 @@ def setup_logging(level="INFO"):
     logging.basicConfig(level=level, format=LOG_FORMAT)
 
 
+def add_log_level_argument(parser):
+    """``--log_level`` (ESPnet's names), which :func:`setup_logging` takes."""
+    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
+
+
 def add_device_arguments(parser):
     """ESPnet's ``--ngpu`` and, overriding it, ``--device`` (e.g. cuda:1)."""
     parser.add_argument("--ngpu", type=int, default=0, help="The number of GPUs (0: CPU, 1: one GPU)")
