@@ -261,6 +261,10 @@ def test_format_wav_scp_converts_resamples_filters_and_writes_the_data_dir(tmp_p
     assert read_table(out / "utt2num_samples") == {"spk1_a": "8000", "spk1_b": "12000", "spk2_e": "9000"}
     assert list(read_table(out / "text")) == list(wav_scp)
     assert read_table(out / "spk2utt") == {"spk1": "spk1_a spk1_b", "spk2": "spk2_e"}
+    # what needs no change (mono wav at 8 kHz) is listed where it is; converted clips are copies
+    assert wav_scp["spk1_b"] == str((data.parent / "audio" / "spk1_b.wav").resolve())
+    assert sorted(p.name for p in (out / "wav").iterdir()) == ["spk1_a.wav", "spk2_e.wav"]
+    assert "1 listed where they are" in caplog.text
 
     # complete: skipped with the same settings, refused with any other (rate or duration limits)
     mtime = (out / "wav.scp").stat().st_mtime_ns
@@ -270,6 +274,23 @@ def test_format_wav_scp_converts_resamples_filters_and_writes_the_data_dir(tmp_p
         with pytest.raises(ValueError, match=f"already formatted, with settings .*'max_duration': 4.0.* asks for {other.record()}"):
             format_data_dir(data, out, other)
     assert (out / "wav.scp").stat().st_mtime_ns == mtime
+
+
+def test_format_wav_scp_writes_flac_and_copies_what_is_in_another_container(tmp_path):
+    """--audio_format flac: every clip is a FLAC file; the mono 8 kHz WAV is copied too (other container)."""
+    data = write_data_dir(tmp_path)
+    out = tmp_path / "dump" / "set"
+    format_wav_scp.main(["--in_dir", str(data), "--out_dir", str(out), "--fs", "8000", "--min_duration", "0.5",
+                         "--max_duration", "4", "--audio_format", "flac"])  # fmt: skip
+    wav_scp = read_table(out / "wav.scp")
+    assert [Path(p).name for p in wav_scp.values()] == ["spk1_a.flac", "spk1_b.flac", "spk2_e.flac"]
+    original, _ = soundfile.read(data.parent / "audio" / "spk1_b.wav")
+    copy, fs = soundfile.read(wav_scp["spk1_b"])
+    assert soundfile.info(wav_scp["spk1_b"]).format == "FLAC" and fs == 8000
+    np.testing.assert_array_equal(copy, original)  # 16-bit PCM both: lossless
+    assert yaml.safe_load((out / "format.yaml").read_text())["audio_format"] == "flac"
+    with pytest.raises(SystemExit):
+        format_wav_scp.main(["--in_dir", str(data), "--out_dir", str(tmp_path / "o2"), "--fs", "8000", "--audio_format", "mp3"])
 
 
 def test_format_wav_scp_names_an_unreadable_file(tmp_path):

@@ -34,6 +34,7 @@ import sys
 from pathlib import Path
 
 from espnet2_spiking.utils.cli import setup_logging
+from espnet2_spiking.utils.audio import AUDIO_FORMATS
 from espnet2_spiking.utils.format_data import FormatSettings, format_data_dir
 
 
@@ -46,6 +47,12 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max_duration", type=float, default=float("inf"), help="drop clips longer than this (seconds)"
     )
+    parser.add_argument(
+        "--audio_format",
+        choices=AUDIO_FORMATS,
+        default="wav",
+        help="container of the 16-bit files written; files already mono, at --fs and in it are listed, not copied",
+    )
     parser.add_argument("--nj", type=int, default=1, help="worker processes")
     return parser
 
@@ -57,7 +64,7 @@ def main(cmd=None):
     if args.nj < 1:
         parser.error(f"--nj {args.nj}: give at least 1 worker process")
     try:
-        settings = FormatSettings(args.fs, args.min_duration, args.max_duration)
+        settings = FormatSettings(args.fs, args.min_duration, args.max_duration, args.audio_format)
     except ValueError as e:
         parser.error(f"--{e}")  # each message starts with the setting's name
     try:

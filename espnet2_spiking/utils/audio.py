@@ -156,17 +156,21 @@ def resample(audio: np.ndarray, fs: int, target_fs: int) -> np.ndarray:
     return torchaudio.functional.resample(torch.from_numpy(audio), fs, target_fs).numpy()
 
 
-def write_wav(path: Union[str, Path], audio: np.ndarray, fs: int) -> Path:
+AUDIO_FORMATS = ("wav", "flac")  # what write_wav writes: 16-bit PCM in these containers
+
+
+def write_wav(path: Union[str, Path], audio: np.ndarray, fs: int, audio_format: str = "wav") -> Path:
     """Write 16-bit PCM ``path`` in one step: a full disk or a kill leaves no truncated file.
 
     Args:
         audio: (N,) float samples in [-1, 1] (louder ones clip).
+        audio_format: One of :data:`AUDIO_FORMATS`.
 
     Raises:
         OSError: It cannot be written, naming the file and the fix.
     """
     with atomic_path(path) as tmp:
-        soundfile.write(tmp, audio, fs, PCM_16, format="WAV")
+        soundfile.write(tmp, audio, fs, PCM_16, format=audio_format.upper())
     return Path(path)
 
 

@@ -5,13 +5,16 @@ reads ``<in_dir>/wav.scp`` (file paths, or Kaldi pipes ``cmd |``, which it runs:
 :mod:`espnet2_spiking.utils.audio`), and for each utterance (:class:`Formatter`) averages
 multi-channel audio to mono, resamples to ``fs``, scales a clip whose peak is above full
 scale down to full scale instead of clipping it, and drops empty clips and those outside
-``[min_duration, max_duration]`` seconds. It writes
+``[min_duration, max_duration]`` seconds. A file that needs no change (mono, at ``fs``, in
+the ``audio_format`` container, within full scale) is not copied: ``wav.scp`` lists it where
+it is (on LibriTTS, already mono 16-bit at 24 kHz, this saves a copy of the corpus). It writes
 
-    <out_dir>/wav/<utt>.wav      16-bit PCM at fs
+    <out_dir>/wav/<utt>.<audio_format>   16-bit PCM at fs, for the utterances that needed a change
     <out_dir>/utt2num_samples
     <out_dir>/text, utt2spk, spk2utt   those of <in_dir> that exist, for the kept utterances
     <out_dir>/format.yaml        the settings (:class:`FormatSettings`)
     <out_dir>/wav.scp            written last: its presence marks the directory complete
+                                 (the copies, or the original files by their absolute paths)
 
 A complete ``out_dir`` with the same settings is left as it is; one with other settings
 (or without ``format.yaml``) is refused, naming both. An utterance that cannot be formatted
@@ -27,11 +30,12 @@ from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
+import soundfile
 import torch
 import yaml
 from espnet2.fileio.read_text import read_2columns_text
 
-from espnet2_spiking.utils.audio import check_audio, read_audio, resample, write_wav
+from espnet2_spiking.utils.audio import AUDIO_FORMATS, check_audio, is_pipe, read_audio, resample, write_wav
 from espnet2_spiking.utils.files import write_text
 from espnet2_spiking.utils.scp import read_scp
 
@@ -45,11 +49,15 @@ class FormatSettings:
     Args:
         fs: Sample rate to write, Hz.
         min_duration, max_duration: Clips outside this range (seconds) are dropped.
+        audio_format: Container of the files written (16-bit PCM), ``wav`` or ``flac``. A file
+            that needs no change (mono, at ``fs``, in this container, within full scale) is
+            listed where it is instead of copied.
     """
 
     fs: int
     min_duration: float = 0.0
     max_duration: float = float("inf")
+    audio_format: str = "wav"
 
     def __post_init__(self):
         if isinstance(self.fs, bool) or not isinstance(self.fs, int) or self.fs <= 0:
@@ -58,6 +66,8 @@ class FormatSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
                 raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        if self.audio_format not in AUDIO_FORMATS:
+            raise ValueError(f"audio_format must be one of {', '.join(AUDIO_FORMATS)}, got {self.audio_format!r}")
         if self.min_duration > self.max_duration:
             raise ValueError(
                 f"min_duration {self.min_duration} s is above max_duration {self.max_duration} s: "
@@ -74,6 +84,7 @@ class Result(NamedTuple):
     num_samples: Optional[int]  # after resampling; None when dropped or failed
     message: Optional[str]  # a line for the log (dropped, converted or scaled), or None
     error: Optional[str] = None  # why it could not be formatted
+    path: Optional[str] = None  # the kept audio: the original file, or the formatted copy
 
 
 class Formatter:
@@ -99,6 +110,12 @@ class Formatter:
         s = self.settings
         audio, rate = read_audio(value, f"{self.source}: the audio of {utt}", allow_pipes=True)
         check_audio(audio, f"{self.source}: the audio of {utt} ({value})")
+        unchanged = (
+            not is_pipe(value)
+            and audio.ndim == 1
+            and rate == s.fs
+            and soundfile.info(value).format == s.audio_format.upper()
+        )
         messages = []
         if audio.ndim == 2:
             messages.append(f"{utt}: {audio.shape[1]} channels in {value}, averaged to mono")
@@ -107,6 +124,7 @@ class Formatter:
         if len(audio) == 0:
             return Result(utt, None, f"dropped {utt}: no samples ({value})")
         peak = float(np.abs(audio).max())
+        unchanged = unchanged and peak <= 1.0
         if peak > 1.0:  # float input above full scale (or resampling overshoot): 16-bit PCM would clip it
             audio = audio / peak
             messages.append(
@@ -117,8 +135,11 @@ class Formatter:
             return Result(
                 utt, None, f"dropped {utt}: {duration:.2f} s is outside [{s.min_duration}, {s.max_duration}] s ({value})"
             )
-        write_wav(self.wav_dir / f"{utt}.wav", audio, s.fs)
-        return Result(utt, len(audio), "; ".join(messages) or None)
+        if unchanged:  # nothing to convert: list the file where it is, copy nothing
+            return Result(utt, len(audio), None, path=str(Path(value).resolve()))
+        path = self.wav_dir / f"{utt}.{s.audio_format}"
+        write_wav(path, audio, s.fs, s.audio_format)
+        return Result(utt, len(audio), "; ".join(messages) or None, path=str(path))
 
 
 def _init_worker():
@@ -139,6 +160,8 @@ def check_formatted(out_dir: Path, settings: FormatSettings) -> bool:
         return False
     record = out_dir / RECORD
     previous = yaml.safe_load(record.read_text(encoding="utf-8")) if record.is_file() else None
+    if isinstance(previous, dict):  # records made before audio_format existed: wav
+        previous = dict(dict(audio_format="wav"), **previous)
     if previous != settings.record():
         held = f"settings {previous}" if previous else f"no {RECORD} (the record of its settings)"
         raise ValueError(
@@ -171,7 +194,7 @@ def format_data_dir(in_dir: Path, out_dir: Path, settings: FormatSettings, nj: i
     wav_dir.mkdir(parents=True, exist_ok=True)
     formatter = Formatter(wav_dir, settings, source)
     logging.info(f"Formatting {len(entries)} utterances of {in_dir} into {out_dir} with {settings.record()}")
-    kept, failed = {}, {}
+    kept, failed, paths = {}, {}, {}
     with Pool(nj, initializer=_init_worker) as pool:
         for i, result in enumerate(pool.imap(formatter, entries.items(), chunksize=8), 1):
             if result.error:
@@ -181,6 +204,7 @@ def format_data_dir(in_dir: Path, out_dir: Path, settings: FormatSettings, nj: i
                 logging.warning(result.message)
             if result.num_samples is not None:
                 kept[result.utt] = result.num_samples
+                paths[result.utt] = result.path
             if i % 1000 == 0 or i == len(entries):
                 logging.info(f"{i}/{len(entries)} utterances")
     if failed:
@@ -193,7 +217,11 @@ def format_data_dir(in_dir: Path, out_dir: Path, settings: FormatSettings, nj: i
             f"every utterance of {in_dir} was dropped; check --min_duration "
             f"{settings.min_duration} and --max_duration {settings.max_duration}."
         )
-    logging.info(f"Kept {len(kept)} of {len(entries)} utterances")
+    copied = sum(Path(path).parent == wav_dir for path in paths.values())
+    logging.info(
+        f"Kept {len(kept)} of {len(entries)} utterances: {copied} written to {wav_dir}, "
+        f"{len(kept) - copied} listed where they are (already mono {settings.audio_format} at {settings.fs} Hz)"
+    )
 
     write_lines(out_dir / "utt2num_samples", [f"{u} {n}" for u, n in kept.items()])
     for name in ("text", "utt2spk"):
@@ -206,5 +234,5 @@ def format_data_dir(in_dir: Path, out_dir: Path, settings: FormatSettings, nj: i
             spk2utt[spk].append(utt)
         write_lines(out_dir / "spk2utt", [f"{s} {' '.join(u)}" for s, u in sorted(spk2utt.items())])
     write_text(out_dir / RECORD, yaml.safe_dump(settings.record()))
-    write_lines(out_dir / "wav.scp", [f"{u} {wav_dir / u}.wav" for u in kept])
+    write_lines(out_dir / "wav.scp", [f"{u} {paths[u]}" for u in kept])
     return kept

@@ -53,6 +53,8 @@ local_data_opts=     # Options for local/data.sh.
 # Stage 2
 min_wav_duration=0.5 # Drop clips shorter than this (seconds).
 max_wav_duration=20  # Drop clips longer than this (seconds).
+audio_format=wav     # Container of the formatted copies (wav or flac); files already mono at fs
+                     # in it (e.g. LibriTTS's) are listed where they are, not copied.
 num_valid_utts=200   # Validate on this many utterances of the dev set, a fixed subset spread
                      # evenly over its sorted list (0: the whole dev set).
 
@@ -121,6 +123,7 @@ Options (default in brackets):
     --local_data_opts        Options for local/data.sh [${local_data_opts}].
     --min_wav_duration       Drop shorter clips, seconds [${min_wav_duration}].
     --max_wav_duration       Drop longer clips, seconds [${max_wav_duration}].
+    --audio_format           Container of formatted copies, wav or flac [${audio_format}].
     --num_valid_utts         Validation utterances of the dev set (0: all) [${num_valid_utts}].
     --feats_extract          Features: vocos_mel or fbank (ESPnet's) [from the configs].
     --fs, --n_fft, --n_shift, --win_length, --n_mels, --fmin, --fmax
@@ -314,7 +317,7 @@ format_set() {  # <set>: data/<set> formatted into ${data_feats}/<set>
         ${train_cmd} --num_threads "${nj}" "${logdir}/format_wav_scp.log" \
         ${python} -m espnet2_spiking.bin.format_wav_scp --fs "${fs}" --nj "${nj}" \
             --min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}" \
-            --in_dir "data/${dset}" --out_dir "${data_feats}/${dset}"
+            --audio_format "${audio_format}" --in_dir "data/${dset}" --out_dir "${data_feats}/${dset}"
     grep -h "dropped" "${logdir}/format_wav_scp.log" || true
 }
 
