@@ -169,3 +169,13 @@ def test_stage2_extracts_features_of_the_test_sets_only_and_a_fixed_validation_s
         assert list(read_table(valid / name)) == picked
     (stats,) = commands_of(lines, "espnet2_spiking.bin.gan_vocoder_train")
     assert f"--valid_data_path_and_name_and_type {valid.relative_to(recipe)}/wav.scp,speech,sound" in stats
+
+
+def test_help_lists_the_recipe_and_template_options(tmp_path):
+    """``run.sh --help`` says what run.sh adds (--corpus, --train_set) and every voc.sh option."""
+    recipe = copy_recipe(tmp_path / "voc1")
+    out = subprocess.run(["./run.sh", "--help"], cwd=recipe, capture_output=True, text=True, env=recipe_env(), timeout=60)
+    assert out.returncode == 0, out.stderr
+    for option in ("--corpus", "--train_set", "--skip_train", "--gpu_inference", "--audio_format", "--feats_extract",
+                   "--num_valid_utts", "--inference_tag", "--finetune"):  # fmt: skip
+        assert option in out.stdout, option

@@ -3,8 +3,8 @@
 #
 #   ./run.sh                                   # LibriTTS, full-size configs (GPU advised)
 #   ./run.sh --corpus libritts_r --train_set train_clean_460 --ngpu 1 --gpu_inference true
-#   ./run.sh --corpus mini                     # offline mini corpus, tiny configs: all six
-#                                              # stages on a 2-core CPU in minutes
+#   ./run.sh --corpus mini                     # offline mini corpus, tiny configs: every
+#                                              # stage on a 2-core CPU in minutes
 #   ./run.sh --stage 3 --stop_stage 3 --ngpu 1 # one stage, e.g. teacher training on a GPU
 #
 # Any voc.sh option can be added (./voc.sh --help lists them).
@@ -19,6 +19,17 @@ while [ $# -gt 0 ]; do     # --corpus and --train_set are this script's; the res
         --corpus=*) corpus=${1#*=}; shift ;;
         --train_set) train_set=$2; shift 2 ;;
         --train_set=*) train_set=${1#*=}; shift ;;
+        --help|-h)
+            cat <<USAGE
+Usage: $0 [--corpus libritts|libritts_r|mini] [--train_set <set>] [voc.sh options]
+
+Options of this recipe (default in brackets):
+    --corpus                 libritts (LibriTTS, db.sh), libritts_r (LibriTTS-R) or mini (offline,
+                             built by local/data.sh; mini configs) [${corpus}].
+    --train_set              train_clean_100, train_clean_360, train_clean_460 or train_all [${train_set}].
+
+USAGE
+            args+=("$1"); shift ;;
         *) args+=("$1"); shift ;;
     esac
 done
