@@ -68,8 +68,7 @@ class Vocoder:
                 "model file of a vocoder training; a text-to-speech model decodes with "
                 "espnet2_spiking.bin.tts_inference."
             )
-        check_vocoder_config(args, config, GENERATORS[generator])
-        feats_extract = GANVocoderTask.build_feats_extract(args)
+        feats_extract = check_vocoder_config(args, config, GENERATORS[generator])
         model = GANVocoderTask.build_generator(args, feats_extract)
         load_generator(model, model_file, config)
         self._setup(model, feats_extract, device, chunk_seconds, f"trained ({model_file})")

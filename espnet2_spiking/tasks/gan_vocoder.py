@@ -115,9 +115,10 @@ class GANVocoderTask(AbsTask):
                 "--skip_discriminator_prob is not supported by the GAN vocoder task; leave it at 0."
             )
         check_output_dir(args)
-        check_vocoder_config(args, args.config or "the command line", generator_choices.get_class(args.generator))
+        feats_extract = check_vocoder_config(
+            args, args.config or "the command line", generator_choices.get_class(args.generator)
+        )
         if getattr(args, "check_audio", False):
-            feats_extract = cls.build_feats_extract(args)
             # validation transforms whole clips: each needs at least one FFT frame
             for inputs, min_samples in [
                 (args.train_data_path_and_name_and_type, 1),
